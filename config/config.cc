@@ -1,0 +1,497 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+#include "base/digest.h"
+
+namespace tiersync {
+
+namespace {
+
+// Thrown inside the loader only, and turned into an Error at LoadConfig's boundary.
+struct ConfigError {
+  std::string message;
+};
+
+// A YAML node with the file it came from and its key path, for error messages.
+class Node {
+ public:
+  Node(YAML::Node node, std::string file, std::string key) : node_(std::move(node)), file_(std::move(file)), key_(std::move(key)) {}
+
+  [[noreturn]] void Fail(const std::string& what) const {
+    std::string where = file_;
+    if (node_.IsDefined() && node_.Mark().line >= 0) {
+      where += ":" + std::to_string(node_.Mark().line + 1) + ":" + std::to_string(node_.Mark().column + 1);
+    }
+    throw ConfigError{where + ": " + (key_.empty() ? "" : key_ + ": ") + what};
+  }
+
+  bool defined() const { return node_.IsDefined() && !node_.IsNull(); }
+  const std::string& key() const { return key_; }
+  const std::string& file() const { return file_; }
+
+  // Rejects keys other than `allowed`, so a misspelt key is an error, not a silent default.
+  void AllowOnly(std::initializer_list<const char*> allowed) const {
+    if (!node_.IsMap()) Fail("expected a mapping of keys to values");
+    for (const auto& item : node_) {
+      std::string name = item.first.as<std::string>();
+      bool known = false;
+      for (const char* key : allowed) known = known || name == key;
+      if (!known) {
+        std::string list;
+        for (const char* key : allowed) list += (list.empty() ? "" : ", ") + std::string(key);
+        Node(item.first, file_, Join(name)).Fail("unknown key; expected one of: " + list);
+      }
+    }
+  }
+
+  Node operator[](const std::string& name) const {
+    if (defined() && !node_.IsMap()) Fail("expected a mapping of keys to values");
+    return Node(defined() ? node_[name] : YAML::Node(), file_, Join(name));
+  }
+
+  Node Required(const std::string& name) const {
+    Node child = (*this)[name];
+    if (!child.defined()) Fail("missing required key '" + name + "'");
+    return child;
+  }
+
+  std::string Text() const {
+    if (!node_.IsScalar()) Fail("expected a text value");
+    return node_.Scalar();
+  }
+
+  std::string TextOr(const std::string& fallback) const { return defined() ? Text() : fallback; }
+
+  long Integer(long min, long max) const {
+    std::string text = Text();
+    try {
+      size_t used = 0;
+      long value = std::stol(text, &used);
+      if (used == text.size() && value >= min && value <= max) return value;
+    } catch (const std::exception&) {
+    }
+    Fail("'" + text + "' is not a whole number from " + std::to_string(min) + " to " + std::to_string(max));
+  }
+
+  long IntegerOr(long fallback, long min, long max) const { return defined() ? Integer(min, max) : fallback; }
+
+  bool Boolean() const {
+    std::string text = Text();
+    if (text == "true" || text == "yes") return true;
+    if (text == "false" || text == "no") return false;
+    Fail("'" + text + "' is not true or false");
+  }
+
+  DayUnits Decimal(DayUnits max_units) const {
+    std::string text = Text();
+    auto units = ParseDayUnits(text);
+    if (!units || *units > max_units) {
+      Fail("'" + text + "' is not a number from 0 to " + FormatDayUnits(max_units) + " with at most 4 decimals");
+    }
+    return *units;
+  }
+
+  std::vector<Node> Items() const {
+    if (!node_.IsSequence()) Fail("expected a list");
+    std::vector<Node> items;
+    for (size_t i = 0; i < node_.size(); ++i) items.emplace_back(node_[i], file_, key_ + "[" + std::to_string(i) + "]");
+    return items;
+  }
+
+  std::vector<std::pair<std::string, Node>> Entries() const {
+    if (!node_.IsMap()) Fail("expected a mapping of keys to values");
+    std::vector<std::pair<std::string, Node>> entries;
+    for (const auto& item : node_) {
+      std::string name = item.first.as<std::string>();
+      entries.emplace_back(name, Node(item.second, file_, Join(name)));
+    }
+    return entries;
+  }
+
+  // A path relative to the directory of this node's file.
+  std::string Path() const {
+    std::filesystem::path value = Text();
+    if (value.empty()) Fail("is empty; give a file or directory path");
+    if (value.is_relative()) value = std::filesystem::path(file_).parent_path() / value;
+    return value.lexically_normal().string();
+  }
+
+ private:
+  std::string Join(const std::string& name) const { return key_.empty() ? name : key_ + "." + name; }
+
+  YAML::Node node_;
+  std::string file_;
+  std::string key_;
+};
+
+Node LoadYaml(const std::string& path) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) {
+    throw ConfigError{path + ": file not found; give the path of a tiersync YAML configuration"};
+  }
+  try {
+    return Node(YAML::LoadFile(path), path, "");
+  } catch (const YAML::ParserException& parse_error) {
+    throw ConfigError{path + ":" + std::to_string(parse_error.mark.line + 1) + ":" +
+                      std::to_string(parse_error.mark.column + 1) + ": invalid YAML: " + parse_error.msg};
+  } catch (const YAML::BadFile&) {
+    throw ConfigError{path + ": cannot read the file; check its permissions"};
+  }
+}
+
+AttendanceRules ParseRules(const Node& node) {
+  AttendanceRules rules = AttendanceRules::Defaults();
+  if (!node.defined()) return rules;
+  node.AllowOnly({"version", "min_enrolled_days", "tiers", "periods_per_day", "periods_per_day_by_school",
+                  "attendance_codes"});
+  rules.version = node.Required("version").Text();
+  if (rules.version.empty()) node["version"].Fail("is empty; name this rules version, e.g. 2024-08-01");
+  if (auto minimum = node["min_enrolled_days"]; minimum.defined()) {
+    rules.min_enrolled_units = minimum.Integer(0, 400) * kUnitsPerDay;
+  }
+
+  if (auto tiers = node["tiers"]; tiers.defined()) {
+    rules.thresholds.clear();
+    int expected_tier = 2;
+    for (const auto& item : tiers.Items()) {
+      item.AllowOnly({"tier", "from_percent"});
+      TierThreshold threshold;
+      threshold.tier = static_cast<int>(item.Required("tier").Integer(2, 9));
+      if (threshold.tier != expected_tier) {
+        item["tier"].Fail("tiers must be listed in order from 2 up; expected tier " + std::to_string(expected_tier));
+      }
+      threshold.from_percent_units = item.Required("from_percent").Decimal(100 * kUnitsPerDay);
+      if (!rules.thresholds.empty() && threshold.from_percent_units <= rules.thresholds.back().from_percent_units) {
+        item["from_percent"].Fail("must be above the previous tier's from_percent");
+      }
+      if (threshold.from_percent_units == 0) item["from_percent"].Fail("must be above 0");
+      rules.thresholds.push_back(threshold);
+      ++expected_tier;
+    }
+    if (rules.thresholds.empty()) tiers.Fail("list at least one tier above Tier 1");
+  }
+
+  rules.default_periods_per_day = static_cast<int>(node["periods_per_day"].IntegerOr(7, 1, 24));
+  if (auto by_school = node["periods_per_day_by_school"]; by_school.defined()) {
+    for (const auto& [school, value] : by_school.Entries()) {
+      rules.periods_per_day_by_school[school] = static_cast<int>(value.Integer(1, 24));
+    }
+  }
+
+  if (auto codes = node["attendance_codes"]; codes.defined()) {
+    rules.codes.clear();
+    for (const auto& [code_name, value] : codes.Entries()) {
+      value.AllowOnly({"counts_as", "amount", "use_event_duration"});
+      AttendanceCode code;
+      std::string counts_as = value.Required("counts_as").Text();
+      if (counts_as == "excused") {
+        code.bucket = AbsenceBucket::kExcused;
+      } else if (counts_as == "unexcused") {
+        code.bucket = AbsenceBucket::kUnexcused;
+      } else if (counts_as == "not_absent") {
+        code.bucket = AbsenceBucket::kNone;
+      } else {
+        value["counts_as"].Fail("'" + counts_as + "' is not one of: excused, unexcused, not_absent");
+      }
+      code.default_amount = code.bucket == AbsenceBucket::kNone ? 0 : kUnitsPerDay;
+      if (auto amount = value["amount"]; amount.defined()) {
+        code.default_amount = amount.Decimal(kUnitsPerDay);
+        if (code.bucket == AbsenceBucket::kNone && code.default_amount != 0) {
+          amount.Fail("a code that counts_as not_absent must have amount 0");
+        }
+      }
+      code.use_event_duration = value["use_event_duration"].defined() ? value["use_event_duration"].Boolean()
+                                                                        : code.bucket != AbsenceBucket::kNone;
+      std::string key = NormalizeCode(code_name);
+      if (key.empty()) value.Fail("an attendance code name is empty");
+      if (!rules.codes.emplace(key, code).second) {
+        value.Fail("code '" + code_name + "' is listed twice (codes compare without case and descriptor prefix)");
+      }
+    }
+  }
+  return rules;
+}
+
+ActionKind ParseActionKind(const Node& node) {
+  std::string kind = node.Text();
+  if (kind == "task") return ActionKind::kTask;
+  if (kind == "contact") return ActionKind::kContact;
+  if (kind == "notice") return ActionKind::kNotice;
+  node.Fail("'" + kind + "' is not one of: task, contact, notice");
+}
+
+const std::set<std::string>& KnownRoles() {
+  static const std::set<std::string> kRoles = {"attendance_clerk", "teacher",         "counselor",
+                                               "social_worker",    "attendance_team", "principal"};
+  return kRoles;
+}
+
+Playbook ParsePlaybook(const Node& root, int max_tier) {
+  root.AllowOnly({"version", "rules"});
+  Playbook playbook;
+  playbook.version = root.Required("version").Text();
+  std::set<std::string> action_ids;
+  for (const auto& rule_node : root.Required("rules").Items()) {
+    rule_node.AllowOnly({"when", "actions"});
+    PlaybookRule rule;
+    Node when = rule_node.Required("when");
+    when.AllowOnly({"entered_tier", "left_tier_downward"});
+    if (when["entered_tier"].defined() == when["left_tier_downward"].defined()) {
+      when.Fail("give exactly one of entered_tier or left_tier_downward");
+    }
+    if (when["entered_tier"].defined()) {
+      rule.trigger = Trigger::kTierEntered;
+      rule.tier = static_cast<int>(when["entered_tier"].Integer(2, max_tier));
+    } else {
+      rule.trigger = Trigger::kTierLeftDownward;
+      rule.tier = static_cast<int>(when["left_tier_downward"].Integer(2, max_tier));
+    }
+    for (const auto& action_node : rule_node.Required("actions").Items()) {
+      action_node.AllowOnly({"id", "kind", "role", "due_in_instructional_days", "title", "notice_template"});
+      ActionTemplate action;
+      action.id = action_node.Required("id").Text();
+      if (action.id.empty()) action_node["id"].Fail("is empty");
+      if (!action_ids.insert(action.id).second) {
+        action_node["id"].Fail("'" + action.id + "' is used twice; each action needs its own id");
+      }
+      action.kind = ParseActionKind(action_node.Required("kind"));
+      action.role = action_node.Required("role").Text();
+      if (!KnownRoles().count(action.role)) {
+        std::string list;
+        for (const auto& role : KnownRoles()) list += (list.empty() ? "" : ", ") + role;
+        action_node["role"].Fail("'" + action.role + "' is not one of: " + list);
+      }
+      action.due_in_instructional_days =
+          static_cast<int>(action_node.Required("due_in_instructional_days").Integer(0, 180));
+      action.title = action_node.Required("title").Text();
+      action.notice_template = action_node["notice_template"].TextOr("");
+      if (action.kind == ActionKind::kNotice && action.notice_template.empty()) {
+        action_node.Fail("a notice needs notice_template");
+      }
+      rule.actions.push_back(std::move(action));
+    }
+    playbook.rules.push_back(std::move(rule));
+  }
+  return playbook;
+}
+
+std::map<std::string, std::string> ParseColumns(const Node& node, CsvKind kind) {
+  std::map<std::string, std::string> columns;
+  if (!node.defined()) return columns;
+  std::set<std::string> allowed(RequiredCsvFields(kind).begin(), RequiredCsvFields(kind).end());
+  allowed.insert(OptionalCsvFields(kind).begin(), OptionalCsvFields(kind).end());
+  for (const auto& [field, value] : node.Entries()) {
+    if (!allowed.count(field)) {
+      std::string list;
+      for (const auto& name : allowed) list += (list.empty() ? "" : ", ") + name;
+      value.Fail("unknown field; this kind of CSV source maps: " + list);
+    }
+    columns[field] = value.Text();
+  }
+  return columns;
+}
+
+std::vector<std::string> ParsePaths(const Node& source) {
+  std::vector<std::string> paths;
+  for (const auto& item : source.Required("paths").Items()) {
+    std::string path = item.Path();
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(path, error)) item.Fail("file " + path + " not found");
+    paths.push_back(path);
+  }
+  if (paths.empty()) source["paths"].Fail("list at least one file");
+  return paths;
+}
+
+SourceConfig ParseSource(const Node& node) {
+  std::string type = node.Required("type").Text();
+  std::string name = node.Required("name").Text();
+  if (name.empty()) node["name"].Fail("is empty");
+  if (type == "edfi_xml") {
+    node.AllowOnly({"name", "type", "paths"});
+    return EdFiXmlSourceConfig{name, ParsePaths(node)};
+  }
+  if (type != "csv") node["type"].Fail("'" + type + "' is not one of: csv, edfi_xml");
+
+  node.AllowOnly({"name", "type", "kind", "paths", "date_format", "columns"});
+  CsvSourceConfig config;
+  config.name = name;
+  std::string kind = node.Required("kind").Text();
+  if (kind == "calendar") {
+    config.kind = CsvKind::kCalendar;
+  } else if (kind == "enrollments") {
+    config.kind = CsvKind::kEnrollments;
+  } else if (kind == "attendance") {
+    config.kind = CsvKind::kAttendance;
+  } else {
+    node["kind"].Fail("'" + kind + "' is not one of: calendar, enrollments, attendance");
+  }
+  std::string format = node["date_format"].TextOr("iso");
+  if (format == "iso") {
+    config.date_format = DateFormat::kIso;
+  } else if (format == "us") {
+    config.date_format = DateFormat::kUs;
+  } else {
+    node["date_format"].Fail("'" + format + "' is not one of: iso (YYYY-MM-DD), us (MM/DD/YYYY)");
+  }
+  config.columns = ParseColumns(node["columns"], config.kind);
+  config.paths = ParsePaths(node);
+  return config;
+}
+
+FileSinkConfig ParseSink(const Node& node) {
+  node.AllowOnly({"type", "directory", "formats", "xml"});
+  std::string type = node.Required("type").Text();
+  if (type != "file") node["type"].Fail("'" + type + "' is not a known sink type; use: file");
+  FileSinkConfig config;
+  config.directory = node.Required("directory").Path();
+  if (auto formats = node["formats"]; formats.defined()) {
+    config.write_csv = false;
+    config.write_xml = false;
+    for (const auto& item : formats.Items()) {
+      std::string format = item.Text();
+      if (format == "csv") {
+        config.write_csv = true;
+      } else if (format == "xml") {
+        config.write_xml = true;
+      } else {
+        item.Fail("'" + format + "' is not one of: csv, xml");
+      }
+    }
+    if (!config.write_csv && !config.write_xml) formats.Fail("list at least one of: csv, xml");
+  }
+  if (auto xml = node["xml"]; xml.defined()) {
+    xml.AllowOnly({"element", "attributes"});
+    config.xml_template.element = xml.Required("element").Text();
+    config.xml_template.attributes.clear();
+    for (const auto& [attribute, pattern] : xml.Required("attributes").Entries()) {
+      std::string text = pattern.Text();
+      if (auto status = ValidatePattern(text); !status) pattern.Fail(status.error().message);
+      config.xml_template.attributes.emplace_back(attribute, text);
+    }
+  }
+  return config;
+}
+
+// A stable text form of everything that decides tiers and actions.
+std::string Fingerprint(const AttendanceRules& rules, const Playbook& playbook) {
+  std::ostringstream out;
+  out << "rules " << rules.version << " min " << rules.min_enrolled_units << " periods " << rules.default_periods_per_day;
+  for (const auto& [school, periods] : rules.periods_per_day_by_school) out << " " << school << "=" << periods;
+  for (const auto& threshold : rules.thresholds) out << " tier" << threshold.tier << "@" << threshold.from_percent_units;
+  for (const auto& [code, value] : rules.codes) {
+    out << " code[" << code << "]" << BucketName(value.bucket) << "/" << value.default_amount << "/"
+        << value.use_event_duration;
+  }
+  out << " playbook " << playbook.version;
+  for (const auto& rule : playbook.rules) {
+    out << " rule " << TriggerName(rule.trigger) << rule.tier;
+    for (const auto& action : rule.actions) {
+      out << " action[" << action.id << "|" << ActionKindName(action.kind) << "|" << action.role << "|"
+          << action.due_in_instructional_days << "|" << action.title << "|" << action.notice_template << "]";
+    }
+  }
+  return Sha256Hex(out.str());
+}
+
+Playbook LoadPlaybookOrThrow(const std::string& path, int max_tier) {
+  Node root = LoadYaml(path);
+  return ParsePlaybook(root, max_tier);
+}
+
+}  // namespace
+
+Result<Playbook> LoadPlaybook(const std::string& path) {
+  try {
+    return LoadPlaybookOrThrow(path, 9);
+  } catch (const ConfigError& error) {
+    return Error{error.message};
+  } catch (const YAML::Exception& error) {
+    return Error{path + ": " + error.what()};
+  }
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  try {
+    Node root = LoadYaml(path);
+    root.AllowOnly({"district", "store", "school_year", "rules", "playbook", "sources", "sink", "delivery"});
+    Config config;
+    config.path = path;
+
+    Node district = root["district"];
+    if (district.defined()) {
+      district.AllowOnly({"name", "time_zone"});
+      config.district_name = district["name"].TextOr("");
+      config.time_zone = district["time_zone"].TextOr("UTC");
+      std::error_code error;
+      if (config.time_zone != "UTC" &&
+          !std::filesystem::exists("/usr/share/zoneinfo/" + config.time_zone, error)) {
+        district["time_zone"].Fail("'" + config.time_zone +
+                                   "' is not a time zone in /usr/share/zoneinfo; use a name such as America/Denver");
+      }
+    }
+
+    Node store = root.Required("store");
+    store.AllowOnly({"path"});
+    config.store_path = store.Required("path").Path();
+
+    if (Node year = root["school_year"]; year.defined()) {
+      year.AllowOnly({"starts"});
+      std::string starts = year.Required("starts").Text();
+      auto date = Date::Parse("2000-" + starts);
+      if (!date) year["starts"].Fail("'" + starts + "' is not a month and day in the form MM-DD, e.g. 07-01");
+      config.engine.year_start = {date->month(), date->day()};
+    }
+
+    config.engine.rules = ParseRules(root["rules"]);
+    int max_tier = config.engine.rules.thresholds.back().tier;
+    config.playbook_path = root.Required("playbook").Path();
+    try {
+      config.engine.playbook = LoadPlaybookOrThrow(config.playbook_path, max_tier);
+    } catch (const ConfigError& error) {
+      throw ConfigError{error.message + " (playbook named by " + path + ")"};
+    }
+    config.engine.rules.version += "+" + config.engine.playbook.version;
+    config.engine.rules_fingerprint = Fingerprint(config.engine.rules, config.engine.playbook);
+
+    std::set<std::string> names;
+    for (const auto& item : root.Required("sources").Items()) {
+      SourceConfig source = ParseSource(item);
+      std::string name = std::visit([](const auto& value) { return value.name; }, source);
+      if (!names.insert(name).second) item["name"].Fail("'" + name + "' names two sources; names must be unique");
+      config.sources.push_back(std::move(source));
+    }
+    if (config.sources.empty()) root["sources"].Fail("list at least one source");
+
+    if (Node sink = root["sink"]; sink.defined()) config.file_sink = ParseSink(sink);
+
+    if (Node delivery = root["delivery"]; delivery.defined()) {
+      delivery.AllowOnly({"batch_size", "max_attempts", "retry_base_seconds", "retry_cap_seconds"});
+      config.delivery.batch_size = static_cast<size_t>(delivery["batch_size"].IntegerOr(200, 1, 10000));
+      config.delivery.max_attempts = static_cast<int>(delivery["max_attempts"].IntegerOr(8, 1, 100));
+      config.delivery.retry_base_seconds = static_cast<int>(delivery["retry_base_seconds"].IntegerOr(30, 1, 86400));
+      config.delivery.retry_cap_seconds =
+          static_cast<int>(delivery["retry_cap_seconds"].IntegerOr(3600, 1, 7 * 86400));
+      if (config.delivery.retry_cap_seconds < config.delivery.retry_base_seconds) {
+        delivery["retry_cap_seconds"].Fail("must be at least retry_base_seconds");
+      }
+    }
+    return config;
+  } catch (const ConfigError& error) {
+    return Error{error.message};
+  } catch (const YAML::Exception& error) {
+    return Error{path + ": " + error.what()};
+  }
+}
+
+std::unique_ptr<Source> MakeSource(const SourceConfig& config) {
+  if (const auto* csv = std::get_if<CsvSourceConfig>(&config)) return std::make_unique<CsvSource>(*csv);
+  return std::make_unique<EdFiXmlSource>(std::get<EdFiXmlSourceConfig>(config));
+}
+
+}  // namespace tiersync

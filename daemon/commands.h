@@ -1,0 +1,20 @@
+#pragma once
+
+// The `tiersync` subcommands. Each returns the process exit status: 0 on success, 1 when
+// the work failed, 2 for bad arguments or configuration.
+
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+namespace tiersync {
+
+int CommandSync(const std::string& config_path, const std::optional<std::string>& as_of, std::ostream& out);
+int CommandTiers(const std::string& config_path, const std::string& as_of, const std::string& format,
+                 std::ostream& out);
+int CommandExplain(const std::string& config_path, const std::string& student_id, const std::string& as_of,
+                   std::ostream& out);
+int CommandCheckConfig(const std::string& config_path, std::ostream& out);
+int CommandDataQuality(const std::string& config_path, const std::string& format, std::ostream& out);
+
+}  // namespace tiersync

@@ -1,0 +1,127 @@
+#include "daemon/cycle.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <random>
+#include <sstream>
+
+namespace tiersync {
+
+size_t CycleSummary::RecordsRead() const {
+  size_t total = 0;
+  for (const auto& origin : origins) total += origin.stats.read;
+  return total;
+}
+
+size_t CycleSummary::RecordsChanged() const {
+  size_t total = 0;
+  for (const auto& origin : origins) total += origin.stats.changed();
+  return total;
+}
+
+Date TodayIn(const std::string& time_zone) {
+  // NOTE: GCC 12's <chrono> has no time zone database, so this sets TZ for the process;
+  // tiersync reads it nowhere else.
+  setenv("TZ", time_zone.c_str(), 1);
+  tzset();
+  std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  return Date::FromYmd(local.tm_year + 1900, static_cast<unsigned>(local.tm_mon + 1),
+                       static_cast<unsigned>(local.tm_mday));
+}
+
+Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, int64_t now_unix) {
+  CycleSummary summary;
+  summary.as_of = as_of;
+  try {
+    CursorLookup cursor = [&store](const std::string& origin) { return store.Cursor(origin); };
+    for (const auto& source_config : config.sources) {
+      auto source = MakeSource(source_config);
+      auto snapshots = source->Read(cursor);
+      if (!snapshots) {
+        spdlog::error("{}; nothing from this source was applied and the cycle stops", snapshots.error().message);
+        return snapshots.error();
+      }
+      for (const auto& snapshot : *snapshots) {
+        ApplyStats stats = store.ApplySnapshot(snapshot, config.engine.year_start);
+        if (stats.skipped) {
+          spdlog::debug("origin {} is unchanged since the last read; skipped", snapshot.origin);
+        } else {
+          spdlog::info("origin {}: read {} records, {} inserted, {} updated, {} deleted, {} rejected",
+                       snapshot.origin, stats.read, stats.inserted, stats.updated, stats.deleted, stats.rejected);
+        }
+        if (stats.rejected > 0) {
+          spdlog::warn("origin {}: {} records could not be read and were kept aside; see `tiersync data-quality`",
+                       snapshot.origin, stats.rejected);
+        }
+        summary.origins.push_back({snapshot.origin, stats});
+      }
+    }
+
+    TierEngine engine(store, config.engine);
+    summary.engine = engine.Run(as_of);
+    spdlog::info("tier engine at {}: {} students recomputed, {} evaluated, {} tier changes, {} actions queued",
+                 as_of.ToString(), summary.engine.recomputed, summary.engine.evaluated, summary.engine.tier_changes,
+                 summary.engine.actions_created);
+
+    if (config.file_sink) {
+      FileSink sink(*config.file_sink);
+      DeliveryPolicy policy{config.delivery.batch_size, config.delivery.max_attempts,
+                            config.delivery.retry_base_seconds, config.delivery.retry_cap_seconds};
+      std::mt19937_64 random(std::random_device{}());
+      auto random_below = [&random](int64_t bound) {
+        return bound <= 1 ? int64_t{0} : std::uniform_int_distribution<int64_t>(0, bound - 1)(random);
+      };
+      summary.delivery = DeliverOutbox(store, sink, policy, now_unix, random_below);
+    }
+
+    int school_year = config.engine.year_start.YearOf(as_of).start_year;
+    summary.kept_aside_total = store.ListKeptAside(school_year).size();
+    summary.rejected_total = store.ListRejected().size();
+    summary.outbox = store.OutboxCounts();
+  } catch (const sqlite::SqliteError& error) {
+    spdlog::error("store {} failed: {}; the transaction was rolled back and the next cycle starts over",
+                  config.store_path, error.what());
+    return Error{"store " + config.store_path + " failed: " + error.what()};
+  }
+  return summary;
+}
+
+std::string FormatSummary(const CycleSummary& summary, const Config& config) {
+  std::ostringstream out;
+  size_t students = 0;
+  for (const auto& [tier, count] : summary.engine.students_per_tier) students += count;
+  auto count_of = [&](int tier) {
+    auto found = summary.engine.students_per_tier.find(tier);
+    return found == summary.engine.students_per_tier.end() ? size_t{0} : found->second;
+  };
+  auto outbox = [&](const char* status) {
+    auto found = summary.outbox.find(status);
+    return found == summary.outbox.end() ? int64_t{0} : found->second;
+  };
+  size_t skipped = 0;
+  for (const auto& origin : summary.origins) skipped += origin.stats.skipped ? 1 : 0;
+
+  out << "tiersync sync as of " << summary.as_of.ToString() << " (school year "
+      << config.engine.year_start.YearOf(summary.as_of).Label() << ", rules " << config.engine.rules.version << ")\n";
+  out << "  records read: " << summary.RecordsRead() << " from " << summary.origins.size() - skipped << " of "
+      << summary.origins.size() << " origins (" << skipped << " unchanged)\n";
+  out << "  records changed: " << summary.RecordsChanged() << "\n";
+  out << "  records kept aside: " << summary.kept_aside_total << " events that cannot count, "
+      << summary.rejected_total << " unreadable records (see tiersync data-quality)\n";
+  out << "  students recomputed: " << summary.engine.recomputed << ", evaluated: " << summary.engine.evaluated << "\n";
+  out << "  students per tier: " << students << " students; Tier 1: " << count_of(1);
+  int max_tier = config.engine.rules.thresholds.back().tier;
+  for (int tier = 2; tier <= max_tier; ++tier) out << ", Tier " << tier << ": " << count_of(tier);
+  out << "\n";
+  out << "  tier changes recorded: " << summary.engine.tier_changes << " (" << summary.engine.superseded
+      << " superseded by corrected data)\n";
+  out << "  tasks created: " << summary.engine.actions_created << "; delivered: " << summary.delivery.delivered
+      << "; outbox pending: " << outbox("pending") << ", dead letters: " << outbox("dead") << "\n";
+  return out.str();
+}
+
+}  // namespace tiersync

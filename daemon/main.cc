@@ -1,0 +1,66 @@
+// tiersync: attendance tiers for districts running Synergy. See README.md.
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "daemon/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"tiersync: recompute attendance tiers and deliver outreach tasks to Synergy"};
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "Log detail: trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+
+  std::string config_path;
+  std::string as_of;
+  std::string format = "csv";
+  std::string student_id;
+
+  auto* sync = app.add_subcommand("sync", "Run one cycle: read sources, recompute tiers, deliver the outbox");
+  sync->add_option("--config", config_path, "Configuration file (YAML)")->required();
+  auto* sync_as_of = sync->add_option("--as-of", as_of, "Evaluate tiers at the end of this date (YYYY-MM-DD); default today in the district time zone");
+
+  auto* tiers = app.add_subcommand("tiers", "Print every enrolled student's tier at a date from the store");
+  tiers->add_option("--config", config_path, "Configuration file (YAML)")->required();
+  tiers->add_option("--as-of", as_of, "Date (YYYY-MM-DD)")->required();
+  tiers->add_option("--format", format, "Output format: csv or json")->check(CLI::IsMember({"csv", "json"}));
+
+  auto* explain = app.add_subcommand("explain", "Show the days, events and rule that decided one student's tier");
+  explain->add_option("--config", config_path, "Configuration file (YAML)")->required();
+  explain->add_option("--student", student_id, "Student id (SIS number or Ed-Fi StudentUniqueId)")->required();
+  explain->add_option("--as-of", as_of, "Date (YYYY-MM-DD)")->required();
+
+  auto* check = app.add_subcommand("check-config", "Validate a configuration and its playbook without running");
+  check->add_option("config", config_path, "Configuration file (YAML)")->required();
+
+  auto* quality = app.add_subcommand("data-quality", "List records kept aside and why");
+  quality->add_option("--config", config_path, "Configuration file (YAML)")->required();
+  std::string quality_format = "text";
+  quality->add_option("--format", quality_format, "Output format: text or csv")->check(CLI::IsMember({"text", "csv"}));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error) == 0 ? 0 : 2;
+  }
+
+  auto logger = spdlog::stderr_color_mt("tiersync");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  if (*sync) {
+    std::optional<std::string> date;
+    if (*sync_as_of) date = as_of;
+    return tiersync::CommandSync(config_path, date, std::cout);
+  }
+  if (*tiers) return tiersync::CommandTiers(config_path, as_of, format, std::cout);
+  if (*explain) return tiersync::CommandExplain(config_path, student_id, as_of, std::cout);
+  if (*check) return tiersync::CommandCheckConfig(config_path, std::cout);
+  if (*quality) return tiersync::CommandDataQuality(config_path, quality_format, std::cout);
+  return 2;
+}

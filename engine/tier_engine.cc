@@ -1,0 +1,194 @@
+#include "engine/tier_engine.h"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+namespace tiersync {
+
+namespace {
+
+constexpr const char* kFingerprintKey = "rules_fingerprint";
+
+std::string LastAsOfKey(int school_year) { return "last_as_of:" + std::to_string(school_year); }
+
+}  // namespace
+
+TierEngine::TierEngine(Store& store, EngineSettings settings) : store_(store), settings_(std::move(settings)) {}
+
+const CalendarSet& TierEngine::Calendars(int school_year) {
+  auto found = calendars_.find(school_year);
+  if (found == calendars_.end()) found = calendars_.emplace(school_year, store_.LoadCalendars(school_year)).first;
+  return found->second;
+}
+
+size_t TierEngine::RecomputeDirty(EngineStats& stats) {
+  std::vector<StudentYear> dirty = store_.DirtyStudents();
+  if (dirty.empty()) return 0;
+
+  sqlite::Transaction transaction(store_.db());
+  for (const auto& key : dirty) {
+    auto enrollments = store_.LoadEnrollments(key.student_id, key.school_year);
+    auto events = store_.LoadEvents(key.student_id, key.school_year);
+    StudentAbsences absences = DeriveAbsences(enrollments, events, Calendars(key.school_year), settings_.rules);
+    stats.kept_aside += absences.kept_aside.size();
+    store_.ReplaceDerived(key, absences);
+    store_.ClearDirty(key);
+  }
+  transaction.Commit();
+  return dirty.size();
+}
+
+StudentTier TierEngine::Evaluate(const std::string& student_id, const StudentInputs& inputs, Date as_of,
+                                 TierTimeline* timeline_out) {
+  const CalendarSet& calendars = Calendars(settings_.year_start.YearOf(as_of).start_year);
+  std::vector<EnrolledDay> days = EnrolledDays(inputs.enrollments, calendars, as_of);
+  TierTimeline timeline = BuildTimeline(days, inputs.absence_days, settings_.rules);
+
+  StudentTier result;
+  result.student_id = student_id;
+  result.totals = timeline.totals;
+  result.tier = timeline.tier;
+  if (const Enrollment* current = EnrollmentOn(inputs.enrollments, as_of)) {
+    result.school_id = current->school_id;
+  } else {
+    // Withdrawn by the as-of date: report the school of the latest enrollment begun by then.
+    for (const auto& enrollment : inputs.enrollments) {
+      if (enrollment.entry_date <= as_of) result.school_id = enrollment.school_id;
+    }
+  }
+  if (timeline_out != nullptr) *timeline_out = std::move(timeline);
+  return result;
+}
+
+void TierEngine::RecordChanges(const std::string& student_id, int school_year, const StudentInputs& inputs,
+                               const TierTimeline& timeline, Date as_of, EngineStats& stats) {
+  // Reconcile the recorded changes up to as-of with the timeline computed now.
+  std::vector<TierChangeRow> recorded = store_.LoadTierChanges(student_id, school_year);
+  auto same = [](const TierChange& a, const TierChange& b) {
+    return a.date == b.date && a.from_tier == b.from_tier && a.to_tier == b.to_tier;
+  };
+  for (const auto& row : recorded) {
+    if (as_of < row.change.date) continue;  // beyond this evaluation's horizon
+    bool still_there = false;
+    for (const auto& change : timeline.changes) still_there = still_there || same(change, row.change);
+    if (!still_there) {
+      store_.SupersedeTierChange(row.id);
+      ++stats.superseded;
+      spdlog::info("student {}: tier change {} -> {} on {} no longer holds after corrected data; marked superseded",
+                   student_id, row.change.from_tier, row.change.to_tier, row.change.date.ToString());
+    }
+  }
+
+  int64_t latest_id = 0;
+  for (const auto& change : timeline.changes) {
+    int64_t id = 0;
+    for (const auto& row : recorded) {
+      if (!row.superseded_at && same(row.change, change)) id = row.id;
+    }
+    if (id == 0) {
+      id = store_.InsertTierChange(student_id, school_year, change, DescribeChange(change, settings_.rules),
+                                   settings_.rules.version, as_of);
+      ++stats.tier_changes;
+    }
+    latest_id = id;
+  }
+  if (timeline.changes.empty()) return;
+
+  // Queue the actions of the latest change; keys already in the outbox are skipped.
+  const TierChange& latest = timeline.changes.back();
+  const Enrollment* enrollment = EnrollmentOn(inputs.enrollments, as_of);
+  if (enrollment == nullptr) enrollment = EnrollmentOn(inputs.enrollments, latest.date);
+  std::string school_id = enrollment != nullptr ? enrollment->school_id : std::string();
+  const SchoolCalendar* calendar = Calendars(school_year).Find(school_id);
+  auto actions = PlanActions(settings_.playbook, student_id, SchoolYear{school_year}, latest, school_id, as_of,
+                             calendar, DescribeChange(latest, settings_.rules));
+  for (const auto& action : actions) {
+    if (store_.InsertOutbox(action, latest_id, settings_.rules.version)) ++stats.actions_created;
+  }
+}
+
+EngineStats TierEngine::Run(Date as_of) {
+  EngineStats stats;
+  int school_year = settings_.year_start.YearOf(as_of).start_year;
+
+  bool rules_changed = store_.Meta(kFingerprintKey) != settings_.rules_fingerprint;
+  if (rules_changed) {
+    spdlog::info("rules fingerprint changed (rules version {}); deriving every student of {} again",
+                 settings_.rules.version, SchoolYear{school_year}.Label());
+    store_.MarkAllDirty(school_year);
+  }
+  calendars_.clear();  // calendars may have changed since the last run
+
+  std::set<std::string> recomputed_this_year;
+  for (const auto& key : store_.DirtyStudents()) {
+    if (key.school_year == school_year) recomputed_this_year.insert(key.student_id);
+  }
+  stats.recomputed = RecomputeDirty(stats);
+
+  // Evaluate everyone when the as-of date or the rules moved, else only what changed.
+  bool same_as_of = store_.Meta(LastAsOfKey(school_year)) == std::to_string(as_of.days());
+  bool evaluate_all = rules_changed || !same_as_of;
+  std::map<std::string, StudentInputs> inputs =
+      evaluate_all ? store_.LoadStudentInputs(school_year)
+                   : store_.LoadStudentInputs(school_year, &recomputed_this_year);
+
+  sqlite::Transaction transaction(store_.db());
+  if (evaluate_all) {
+    store_.db().Prepare("DELETE FROM tier_state WHERE school_year = ?").Bind(1, school_year).Run();
+  }
+  for (const auto& [student_id, student_inputs] : inputs) {
+    bool enrolled_by_as_of = false;
+    for (const auto& enrollment : student_inputs.enrollments) {
+      enrolled_by_as_of = enrolled_by_as_of || enrollment.entry_date <= as_of;
+    }
+    if (!enrolled_by_as_of) {
+      store_.db().Prepare("DELETE FROM tier_state WHERE school_year = ? AND student_id = ?")
+          .Bind(1, school_year).Bind(2, student_id).Run();
+      continue;
+    }
+
+    TierTimeline timeline;
+    StudentTier tier = Evaluate(student_id, student_inputs, as_of, &timeline);
+    store_.SaveTierState(school_year, {student_id, tier.tier, as_of, tier.school_id, tier.totals,
+                                       settings_.rules.version});
+    RecordChanges(student_id, school_year, student_inputs, timeline, as_of, stats);
+    ++stats.evaluated;
+  }
+  store_.SetMeta(LastAsOfKey(school_year), std::to_string(as_of.days()));
+  store_.SetMeta(kFingerprintKey, settings_.rules_fingerprint);
+  transaction.Commit();
+
+  for (const auto& [student_id, state] : store_.LoadTierStates(school_year)) ++stats.students_per_tier[state.tier];
+  return stats;
+}
+
+std::vector<StudentTier> TierEngine::ComputeTiers(Date as_of) {
+  int school_year = settings_.year_start.YearOf(as_of).start_year;
+  std::map<std::string, StudentInputs> inputs = store_.LoadStudentInputs(school_year);
+
+  // Derive in memory what the store has not derived yet, so the answer reflects every record.
+  bool rules_changed = store_.Meta(kFingerprintKey) != settings_.rules_fingerprint;
+  std::set<std::string> dirty;
+  for (const auto& key : store_.DirtyStudents()) {
+    if (key.school_year == school_year) dirty.insert(key.student_id);
+  }
+  for (auto& [student_id, student_inputs] : inputs) {
+    if (!rules_changed && !dirty.count(student_id)) continue;
+    auto events = store_.LoadEvents(student_id, school_year);
+    student_inputs.absence_days =
+        DeriveAbsences(student_inputs.enrollments, events, Calendars(school_year), settings_.rules).days;
+  }
+
+  std::vector<StudentTier> tiers;
+  for (const auto& [student_id, student_inputs] : inputs) {
+    bool enrolled_by_as_of = false;
+    for (const auto& enrollment : student_inputs.enrollments) {
+      enrolled_by_as_of = enrolled_by_as_of || enrollment.entry_date <= as_of;
+    }
+    if (enrolled_by_as_of) tiers.push_back(Evaluate(student_id, student_inputs, as_of, nullptr));
+  }
+  return tiers;
+}
+
+}  // namespace tiersync

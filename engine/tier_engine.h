@@ -1,0 +1,83 @@
+#pragma once
+
+// The incremental tier engine over the store.
+//
+// A run (1) derives absence days again for the students whose inputs changed, (2)
+// evaluates tiers at the as-of date, for the changed students only when the as-of date and
+// the rules are the same as last time and for every student of the school year otherwise,
+// and (3) records tier changes and queues the playbook's actions in the outbox, in the same
+// transaction.
+//
+// Tier changes come from the student's whole timeline up to the as-of date, so syncing
+// every day or once at the end of a period finds the same changes. Actions are queued for
+// the latest change only: a student who went from Tier 1 to Tier 3 between two runs gets
+// the Tier 3 actions, not stale Tier 2 ones. Their idempotency keys make reruns, replays
+// and crashes harmless.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rules/attendance_rules.h"
+#include "rules/playbook.h"
+#include "store/store.h"
+
+namespace tiersync {
+
+struct EngineSettings {
+  AttendanceRules rules;
+  Playbook playbook;
+  SchoolYearStart year_start;
+  // Digest of the rules and playbook; a change forces every student to be derived again.
+  std::string rules_fingerprint;
+};
+
+struct EngineStats {
+  size_t recomputed = 0;     // students whose absences were derived again
+  size_t evaluated = 0;      // students whose tier was evaluated at the as-of date
+  size_t tier_changes = 0;   // tier changes recorded
+  size_t superseded = 0;     // recorded changes that corrected data removed
+  size_t actions_created = 0;
+  size_t kept_aside = 0;     // events kept aside among the recomputed students
+  std::map<int, size_t> students_per_tier;  // all students of the school year at as-of
+};
+
+// One student's tier at a date, as the `tiers` command prints it.
+struct StudentTier {
+  std::string student_id;
+  std::string school_id;  // the enrolling school on the as-of date, else the last one
+  AttendanceTotals totals;
+  int tier = 1;
+};
+
+class TierEngine {
+ public:
+  TierEngine(Store& store, EngineSettings settings);
+
+  // Runs one evaluation at `as_of` and commits its results. Throws sqlite::SqliteError.
+  EngineStats Run(Date as_of);
+
+  // Computes every enrolled student's tier at `as_of` without writing anything. Students
+  // with changes not yet derived are derived in memory.
+  std::vector<StudentTier> ComputeTiers(Date as_of);
+
+  // A readable account of how the student's tier at `as_of` was decided.
+  std::optional<std::string> Explain(const std::string& student_id, Date as_of);
+
+  const EngineSettings& settings() const { return settings_; }
+
+ private:
+  size_t RecomputeDirty(EngineStats& stats);
+  const CalendarSet& Calendars(int school_year);
+  StudentTier Evaluate(const std::string& student_id, const StudentInputs& inputs, Date as_of,
+                       TierTimeline* timeline_out);
+  void RecordChanges(const std::string& student_id, int school_year, const StudentInputs& inputs,
+                     const TierTimeline& timeline, Date as_of, EngineStats& stats);
+
+  Store& store_;
+  EngineSettings settings_;
+  std::map<int, CalendarSet> calendars_;  // by school year, loaded once per engine
+};
+
+}  // namespace tiersync

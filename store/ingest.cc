@@ -1,0 +1,243 @@
+// Store::ApplySnapshot: replaces one origin's records with a new snapshot, writing only
+// the differences, so re-reading unchanged data changes nothing.
+
+#include <set>
+#include <unordered_map>
+
+#include "store/store.h"
+
+namespace tiersync {
+
+namespace {
+
+constexpr char kSeparator = '\x1f';
+
+std::string JoinKey(std::initializer_list<std::string_view> parts) {
+  std::string key;
+  for (auto part : parts) {
+    key.append(part);
+    key.push_back(kSeparator);
+  }
+  return key;
+}
+
+std::string OptionalText(const std::optional<int64_t>& value) {
+  return value ? std::to_string(*value) : std::string("-");
+}
+
+// Tracks what one table held from an origin before, and what the snapshot changed.
+struct TableDiff {
+  std::unordered_map<std::string, std::string> before;  // key -> value
+  std::set<std::string> seen;
+};
+
+}  // namespace
+
+ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart& year_start) {
+  ApplyStats stats;
+  if (snapshot.unchanged) {
+    stats.skipped = true;
+    return stats;
+  }
+  stats.read = snapshot.RecordCount();
+
+  sqlite::Transaction transaction(db_);
+  std::set<std::pair<std::string, int>> dirty;            // (student, year)
+  std::set<std::pair<std::string, int>> dirty_calendars;  // (school, year)
+  std::vector<RejectedRecord> duplicates;
+
+  auto note_duplicate = [&](const std::string& what, const std::string& key) {
+    std::string raw = key;
+    for (char& c : raw) {
+      if (c == kSeparator) c = ',';
+    }
+    duplicates.push_back({snapshot.origin, what + " appears twice in the origin with different values; the first is kept",
+                          raw});
+  };
+
+  // Calendar days.
+  {
+    TableDiff diff;
+    auto select = db_.Prepare("SELECT school_id, date, units FROM calendar_day WHERE origin = ?");
+    select.Bind(1, snapshot.origin);
+    while (select.Step()) {
+      diff.before[JoinKey({select.Text(0), std::to_string(select.Int(1))})] = std::to_string(select.Int(2));
+    }
+    auto upsert = db_.Prepare(
+        "INSERT INTO calendar_day (school_id, date, school_year, units, origin) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (school_id, date) DO UPDATE SET units = excluded.units, origin = excluded.origin");
+    for (const auto& day : snapshot.calendar_days) {
+      std::string key = JoinKey({day.school_id, std::to_string(day.date.days())});
+      std::string value = std::to_string(day.instructional);
+      if (!diff.seen.insert(key).second) {
+        note_duplicate("calendar day", key);
+        continue;
+      }
+      auto found = diff.before.find(key);
+      if (found != diff.before.end() && found->second == value) continue;
+      ++(found == diff.before.end() ? stats.inserted : stats.updated);
+      int year = year_start.YearOf(day.date).start_year;
+      upsert.Bind(1, day.school_id).Bind(2, day.date.days()).Bind(3, year).Bind(4, day.instructional)
+          .Bind(5, snapshot.origin).Run();
+      dirty_calendars.insert({day.school_id, year});
+    }
+    auto remove = db_.Prepare("DELETE FROM calendar_day WHERE school_id = ? AND date = ? AND origin = ?");
+    for (const auto& [key, value] : diff.before) {
+      if (diff.seen.count(key)) continue;
+      auto split = key.find(kSeparator);
+      std::string school = key.substr(0, split);
+      Date date(std::stoi(key.substr(split + 1)));
+      remove.Bind(1, school).Bind(2, date.days()).Bind(3, snapshot.origin).Run();
+      dirty_calendars.insert({school, year_start.YearOf(date).start_year});
+      ++stats.deleted;
+    }
+  }
+
+  // Enrollments.
+  {
+    TableDiff diff;
+    auto select = db_.Prepare(
+        "SELECT student_id, school_id, entry_date, exit_date, grade, school_year FROM enrollment WHERE origin = ?");
+    select.Bind(1, snapshot.origin);
+    std::unordered_map<std::string, std::pair<std::string, int>> year_of;
+    while (select.Step()) {
+      std::string key = JoinKey({select.Text(0), select.Text(1), std::to_string(select.Int(2))});
+      diff.before[key] = JoinKey({OptionalText(select.OptionalInt(3)), select.Text(4)});
+      year_of[key] = {select.Text(0), static_cast<int>(select.Int(5))};
+    }
+    auto upsert = db_.Prepare(
+        "INSERT INTO enrollment (student_id, school_id, entry_date, exit_date, school_year, grade, origin) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (student_id, school_id, entry_date) DO UPDATE SET "
+        "exit_date = excluded.exit_date, grade = excluded.grade, origin = excluded.origin");
+    for (const auto& enrollment : snapshot.enrollments) {
+      std::string key = JoinKey({enrollment.student_id, enrollment.school_id,
+                                 std::to_string(enrollment.entry_date.days())});
+      std::optional<int64_t> exit;
+      if (enrollment.exit_date) exit = enrollment.exit_date->days();
+      std::string value = JoinKey({OptionalText(exit), enrollment.grade});
+      if (!diff.seen.insert(key).second) {
+        note_duplicate("enrollment", key);
+        continue;
+      }
+      auto found = diff.before.find(key);
+      if (found != diff.before.end() && found->second == value) continue;
+      ++(found == diff.before.end() ? stats.inserted : stats.updated);
+      int year = year_start.YearOf(enrollment.entry_date).start_year;
+      upsert.Bind(1, enrollment.student_id).Bind(2, enrollment.school_id).Bind(3, enrollment.entry_date.days())
+          .Bind(4, exit).Bind(5, year).Bind(6, enrollment.grade).Bind(7, snapshot.origin).Run();
+      dirty.insert({enrollment.student_id, year});
+    }
+    auto remove = db_.Prepare(
+        "DELETE FROM enrollment WHERE student_id = ? AND school_id = ? AND entry_date = ? AND origin = ?");
+    for (const auto& [key, value] : diff.before) {
+      if (diff.seen.count(key)) continue;
+      auto first = key.find(kSeparator);
+      auto second = key.find(kSeparator, first + 1);
+      remove.Bind(1, key.substr(0, first)).Bind(2, key.substr(first + 1, second - first - 1))
+          .Bind(3, static_cast<int64_t>(std::stoll(key.substr(second + 1)))).Bind(4, snapshot.origin).Run();
+      dirty.insert(year_of[key]);
+      ++stats.deleted;
+    }
+  }
+
+  // Attendance events.
+  {
+    struct Held {
+      std::string value;
+      std::string student_id;
+      int64_t date;
+      std::string school_id, period, category;
+      int year;
+    };
+    std::unordered_map<std::string, Held> before;
+    std::set<std::string> seen;
+    auto select = db_.Prepare(
+        "SELECT student_id, date, school_id, period, category, duration, reason, school_year "
+        "FROM attendance_event WHERE origin = ?");
+    select.Bind(1, snapshot.origin);
+    while (select.Step()) {
+      Held held{JoinKey({OptionalText(select.OptionalInt(5)), select.Text(6)}),
+                select.Text(0), select.Int(1), select.Text(2), select.Text(3), select.Text(4),
+                static_cast<int>(select.Int(7))};
+      std::string key = JoinKey({held.student_id, std::to_string(held.date), held.school_id, held.period, held.category});
+      before.emplace(std::move(key), std::move(held));
+    }
+    auto upsert = db_.Prepare(
+        "INSERT INTO attendance_event (student_id, date, school_id, period, category, school_year, duration, reason, "
+        "origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (student_id, date, school_id, period, category) "
+        "DO UPDATE SET duration = excluded.duration, reason = excluded.reason, origin = excluded.origin");
+    for (const auto& event : snapshot.events) {
+      std::string key = JoinKey({event.student_id, std::to_string(event.date.days()), event.school_id, event.period,
+                                 event.category});
+      std::string value = JoinKey({OptionalText(event.duration), event.reason});
+      if (!seen.insert(key).second) {
+        note_duplicate("attendance event", key);
+        continue;
+      }
+      auto found = before.find(key);
+      if (found != before.end() && found->second.value == value) continue;
+      ++(found == before.end() ? stats.inserted : stats.updated);
+      int year = year_start.YearOf(event.date).start_year;
+      upsert.Bind(1, event.student_id).Bind(2, event.date.days()).Bind(3, event.school_id).Bind(4, event.period)
+          .Bind(5, event.category).Bind(6, year).Bind(7, event.duration).Bind(8, event.reason)
+          .Bind(9, snapshot.origin).Run();
+      dirty.insert({event.student_id, year});
+    }
+    auto remove = db_.Prepare(
+        "DELETE FROM attendance_event WHERE student_id = ? AND date = ? AND school_id = ? AND period = ? "
+        "AND category = ? AND origin = ?");
+    for (const auto& [key, held] : before) {
+      if (seen.count(key)) continue;
+      remove.Bind(1, held.student_id).Bind(2, held.date).Bind(3, held.school_id).Bind(4, held.period)
+          .Bind(5, held.category).Bind(6, snapshot.origin).Run();
+      dirty.insert({held.student_id, held.year});
+      ++stats.deleted;
+    }
+  }
+
+  // Sessions carry no student data; they are replaced whole.
+  db_.Prepare("DELETE FROM session WHERE origin = ?").Bind(1, snapshot.origin).Run();
+  auto insert_session = db_.Prepare(
+      "INSERT INTO session (school_id, name, school_year, begin_date, end_date, total_instructional_days, origin) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET begin_date = excluded.begin_date, "
+      "end_date = excluded.end_date, total_instructional_days = excluded.total_instructional_days, "
+      "origin = excluded.origin");
+  for (const auto& session : snapshot.sessions) {
+    insert_session.Bind(1, session.school_id).Bind(2, session.name).Bind(3, session.school_year)
+        .Bind(4, session.begin_date.days()).Bind(5, session.end_date.days())
+        .Bind(6, session.total_instructional_days).Bind(7, snapshot.origin).Run();
+  }
+
+  // Rejected records from this origin replace the ones from its last reading.
+  db_.Prepare("DELETE FROM rejected_record WHERE origin = ?").Bind(1, snapshot.origin).Run();
+  auto insert_rejected = db_.Prepare("INSERT INTO rejected_record (origin, location, reason, raw) VALUES (?, ?, ?, ?)");
+  for (const std::vector<RejectedRecord>* list : {&snapshot.rejected, const_cast<const std::vector<RejectedRecord>*>(&duplicates)}) {
+    for (const auto& rejected : *list) {
+      insert_rejected.Bind(1, snapshot.origin).Bind(2, rejected.location).Bind(3, rejected.reason)
+          .Bind(4, rejected.raw).Run();
+    }
+  }
+  stats.rejected = snapshot.rejected.size() + duplicates.size();
+
+  // Mark what must be derived again.
+  auto mark = db_.Prepare("INSERT OR IGNORE INTO dirty_student (student_id, school_year) VALUES (?, ?)");
+  for (const auto& [student, year] : dirty) mark.Bind(1, student).Bind(2, year).Run();
+  auto mark_school = db_.Prepare(
+      "INSERT OR IGNORE INTO dirty_student (student_id, school_year) "
+      "SELECT DISTINCT student_id, school_year FROM enrollment WHERE school_id = ?1 AND school_year = ?2 "
+      "UNION SELECT DISTINCT student_id, school_year FROM attendance_event WHERE school_id = ?1 AND school_year = ?2");
+  for (const auto& [school, year] : dirty_calendars) mark_school.Bind(1, school).Bind(2, year).Run();
+
+  db_.Prepare(
+         "INSERT INTO source_cursor (origin, cursor, updated_at) VALUES (?, ?, ?) "
+         "ON CONFLICT (origin) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at")
+      .Bind(1, snapshot.origin)
+      .Bind(2, snapshot.cursor)
+      .Bind(3, UtcTimestamp())
+      .Run();
+
+  transaction.Commit();
+  return stats;
+}
+
+}  // namespace tiersync

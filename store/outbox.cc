@@ -1,0 +1,130 @@
+// Outbox delivery state and the data-quality listings.
+
+#include "store/store.h"
+
+namespace tiersync {
+
+namespace {
+
+constexpr const char* kOutboxColumns =
+    "id, idempotency_key, kind, action_id, role, title, notice_template, student_id, school_id, school_year, "
+    "trigger_name, from_tier, to_tier, change_date, due_date, reason, rules_version, status, attempts, "
+    "last_error, remote_id, created_at";
+
+OutboxEntry ReadOutbox(const sqlite::Statement& row) {
+  OutboxEntry entry;
+  entry.id = row.Int(0);
+  PlannedAction& action = entry.action;
+  action.idempotency_key = row.Text(1);
+  std::string kind = row.Text(2);
+  action.kind = kind == "contact" ? ActionKind::kContact : kind == "notice" ? ActionKind::kNotice : ActionKind::kTask;
+  action.action_id = row.Text(3);
+  action.role = row.Text(4);
+  action.title = row.Text(5);
+  action.notice_template = row.Text(6);
+  action.student_id = row.Text(7);
+  action.school_id = row.Text(8);
+  action.school_year = SchoolYear{static_cast<int>(row.Int(9))};
+  action.trigger = row.Text(10) == "tier_entered" ? Trigger::kTierEntered : Trigger::kTierLeftDownward;
+  action.from_tier = static_cast<int>(row.Int(11));
+  action.to_tier = static_cast<int>(row.Int(12));
+  action.change_date = Date(static_cast<int32_t>(row.Int(13)));
+  action.due_date = Date(static_cast<int32_t>(row.Int(14)));
+  action.reason = row.Text(15);
+  entry.rules_version = row.Text(16);
+  entry.status = row.Text(17);
+  entry.attempts = static_cast<int>(row.Int(18));
+  entry.last_error = row.Text(19);
+  entry.remote_id = row.Text(20);
+  entry.created_at = row.Text(21);
+  return entry;
+}
+
+}  // namespace
+
+std::vector<OutboxEntry> Store::DueOutbox(int64_t now_unix, size_t limit) {
+  std::vector<OutboxEntry> entries;
+  auto statement = db_.Prepare(std::string("SELECT ") + kOutboxColumns +
+                               " FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?");
+  statement.Bind(1, now_unix).Bind(2, static_cast<int64_t>(limit));
+  while (statement.Step()) entries.push_back(ReadOutbox(statement));
+  return entries;
+}
+
+std::vector<OutboxEntry> Store::ListOutbox(const std::string& status, size_t limit) {
+  std::vector<OutboxEntry> entries;
+  auto statement = db_.Prepare(std::string("SELECT ") + kOutboxColumns +
+                               " FROM outbox WHERE (?1 = '' OR status = ?1) ORDER BY id LIMIT ?2");
+  statement.Bind(1, status).Bind(2, static_cast<int64_t>(limit));
+  while (statement.Step()) entries.push_back(ReadOutbox(statement));
+  return entries;
+}
+
+void Store::MarkDelivered(const std::vector<int64_t>& ids, const std::string& remote_id) {
+  sqlite::Transaction transaction(db_);
+  auto statement = db_.Prepare(
+      "UPDATE outbox SET status = 'delivered', attempts = attempts + 1, remote_id = ?, delivered_at = ?, "
+      "last_error = '' WHERE id = ?");
+  std::string now = UtcTimestamp();
+  for (int64_t id : ids) statement.Bind(1, remote_id).Bind(2, now).Bind(3, id).Run();
+  transaction.Commit();
+}
+
+void Store::MarkFailed(int64_t id, const std::string& error, int64_t next_attempt_unix, bool dead) {
+  db_.Prepare("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, status = ? WHERE id = ?")
+      .Bind(1, error)
+      .Bind(2, next_attempt_unix)
+      .Bind(3, dead ? "dead" : "pending")
+      .Bind(4, id)
+      .Run();
+}
+
+std::map<std::string, int64_t> Store::OutboxCounts() {
+  std::map<std::string, int64_t> counts;
+  auto statement = db_.Prepare("SELECT status, COUNT(*) FROM outbox GROUP BY status");
+  while (statement.Step()) counts[statement.Text(0)] = statement.Int(1);
+  return counts;
+}
+
+std::vector<KeptAsideRow> Store::ListKeptAside(std::optional<int> school_year, const std::string& student_id) {
+  std::vector<KeptAsideRow> rows;
+  auto statement = db_.Prepare(
+      "SELECT student_id, date, school_id, period, category, reason, detail FROM kept_aside_event "
+      "WHERE (?1 IS NULL OR school_year = ?1) AND (?2 = '' OR student_id = ?2) "
+      "ORDER BY reason, student_id, date, period, category");
+  statement.Bind(1, school_year ? std::optional<int64_t>(*school_year) : std::nullopt).Bind(2, student_id);
+  while (statement.Step()) {
+    rows.push_back({statement.Text(0), Date(static_cast<int32_t>(statement.Int(1))), statement.Text(2),
+                    statement.Text(3), statement.Text(4), statement.Text(5), statement.Text(6)});
+  }
+  return rows;
+}
+
+std::vector<RejectedRow> Store::ListRejected() {
+  std::vector<RejectedRow> rows;
+  auto statement = db_.Prepare("SELECT origin, location, reason, raw FROM rejected_record ORDER BY origin, id");
+  while (statement.Step()) {
+    rows.push_back({statement.Text(0), statement.Text(1), statement.Text(2), statement.Text(3)});
+  }
+  return rows;
+}
+
+std::vector<Session> Store::ListSessions() {
+  std::vector<Session> sessions;
+  auto statement = db_.Prepare(
+      "SELECT school_id, name, school_year, begin_date, end_date, total_instructional_days FROM session "
+      "ORDER BY school_id, begin_date");
+  while (statement.Step()) {
+    Session session;
+    session.school_id = statement.Text(0);
+    session.name = statement.Text(1);
+    session.school_year = statement.Text(2);
+    session.begin_date = Date(static_cast<int32_t>(statement.Int(3)));
+    session.end_date = Date(static_cast<int32_t>(statement.Int(4)));
+    session.total_instructional_days = static_cast<int>(statement.Int(5));
+    sessions.push_back(std::move(session));
+  }
+  return sessions;
+}
+
+}  // namespace tiersync

@@ -1,0 +1,385 @@
+#include "store/store.h"
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+
+#include "store/schema.h"
+
+namespace tiersync {
+
+std::string UtcTimestamp() {
+  std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm parts{};
+  gmtime_r(&now, &parts);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return buffer;
+}
+
+Store::Store(const std::string& path, Mode mode) : db_(path, mode == Mode::kReadWrite) {
+  db_.Exec("PRAGMA busy_timeout = 10000");
+  db_.Exec("PRAGMA foreign_keys = ON");
+  if (mode == Mode::kReadWrite) {
+    db_.Exec("PRAGMA journal_mode = WAL");
+    db_.Exec("PRAGMA synchronous = NORMAL");
+  }
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path, Mode mode) {
+  if (mode == Mode::kReadWrite) {
+    std::filesystem::path parent = std::filesystem::path(path).parent_path();
+    std::error_code error;
+    if (!parent.empty()) std::filesystem::create_directories(parent, error);
+    if (error) {
+      return Error{"cannot create the store directory " + parent.string() + ": " + error.message() +
+                   "; create it or change store.path"};
+    }
+  }
+  try {
+    auto store = std::make_unique<Store>(path, mode);
+    int version = store->SchemaVersion();
+    int latest = static_cast<int>(SchemaMigrations().size());
+    if (version > latest) {
+      return Error{"store " + path + " has schema version " + std::to_string(version) +
+                   ", newer than this tiersync understands (" + std::to_string(latest) +
+                   "); run the tiersync release that wrote it, or restore a backup"};
+    }
+    if (mode == Mode::kReadWrite) {
+      store->Migrate();
+    } else if (version < latest) {
+      return Error{"store " + path + " is at schema version " + std::to_string(version) +
+                   " and needs migrating; run `tiersync sync` once to upgrade it"};
+    }
+    return store;
+  } catch (const sqlite::SqliteError& error) {
+    std::string hint = mode == Mode::kReadOnly
+                           ? "; check store.path in the configuration, or run `tiersync sync` first"
+                           : "; check that the directory exists and is writable";
+    return Error{std::string(error.what()) + hint};
+  }
+}
+
+int Store::SchemaVersion() {
+  auto statement = db_.Prepare("PRAGMA user_version");
+  statement.Step();
+  return static_cast<int>(statement.Int(0));
+}
+
+void Store::Migrate() {
+  const auto& migrations = SchemaMigrations();
+  for (int version = SchemaVersion(); version < static_cast<int>(migrations.size()); ++version) {
+    sqlite::Transaction transaction(db_);
+    db_.Exec(migrations[version]);
+    db_.Exec("PRAGMA user_version = " + std::to_string(version + 1));
+    transaction.Commit();
+  }
+}
+
+std::optional<std::string> Store::Meta(const std::string& key) {
+  auto statement = db_.Prepare("SELECT value FROM meta WHERE key = ?");
+  statement.Bind(1, key);
+  if (!statement.Step()) return std::nullopt;
+  return statement.Text(0);
+}
+
+void Store::SetMeta(const std::string& key, const std::string& value) {
+  db_.Prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+      .Bind(1, key)
+      .Bind(2, value)
+      .Run();
+}
+
+std::optional<std::string> Store::Cursor(const std::string& origin) {
+  auto statement = db_.Prepare("SELECT cursor FROM source_cursor WHERE origin = ?");
+  statement.Bind(1, origin);
+  if (!statement.Step()) return std::nullopt;
+  return statement.Text(0);
+}
+
+void Store::MarkAllDirty(int school_year) {
+  db_.Prepare(
+         "INSERT OR IGNORE INTO dirty_student (student_id, school_year) "
+         "SELECT DISTINCT student_id, school_year FROM enrollment WHERE school_year = ?1 "
+         "UNION SELECT DISTINCT student_id, school_year FROM attendance_event WHERE school_year = ?1")
+      .Bind(1, school_year)
+      .Run();
+}
+
+CalendarSet Store::LoadCalendars(int school_year) {
+  CalendarSet calendars;
+  auto statement = db_.Prepare("SELECT school_id, date, units FROM calendar_day WHERE school_year = ? ORDER BY school_id, date");
+  statement.Bind(1, school_year);
+  while (statement.Step()) {
+    calendars.For(statement.Text(0)).Add(Date(static_cast<int32_t>(statement.Int(1))), statement.Int(2));
+  }
+  calendars.SortAll();
+  return calendars;
+}
+
+std::vector<StudentYear> Store::DirtyStudents() {
+  std::vector<StudentYear> keys;
+  auto statement = db_.Prepare("SELECT student_id, school_year FROM dirty_student ORDER BY school_year, student_id");
+  while (statement.Step()) keys.push_back({statement.Text(0), static_cast<int>(statement.Int(1))});
+  return keys;
+}
+
+namespace {
+
+Enrollment ReadEnrollment(const sqlite::Statement& statement) {
+  Enrollment enrollment;
+  enrollment.student_id = statement.Text(0);
+  enrollment.school_id = statement.Text(1);
+  enrollment.entry_date = Date(static_cast<int32_t>(statement.Int(2)));
+  if (auto exit = statement.OptionalInt(3)) enrollment.exit_date = Date(static_cast<int32_t>(*exit));
+  enrollment.grade = statement.Text(4);
+  return enrollment;
+}
+
+AbsenceDay ReadAbsenceDay(const sqlite::Statement& statement, int first) {
+  AbsenceDay day;
+  day.date = Date(static_cast<int32_t>(statement.Int(first)));
+  day.school_id = statement.Text(first + 1);
+  day.amount = statement.Int(first + 2);
+  day.excused = statement.Int(first + 3);
+  day.unexcused = statement.Int(first + 4);
+  day.basis = statement.Text(first + 5);
+  return day;
+}
+
+}  // namespace
+
+std::vector<Enrollment> Store::LoadEnrollments(const std::string& student_id, int school_year) {
+  std::vector<Enrollment> enrollments;
+  auto statement = db_.Prepare(
+      "SELECT student_id, school_id, entry_date, exit_date, grade FROM enrollment "
+      "WHERE student_id = ? AND school_year = ? ORDER BY entry_date");
+  statement.Bind(1, student_id).Bind(2, school_year);
+  while (statement.Step()) enrollments.push_back(ReadEnrollment(statement));
+  return enrollments;
+}
+
+std::vector<AttendanceEvent> Store::LoadEvents(const std::string& student_id, int school_year) {
+  std::vector<AttendanceEvent> events;
+  auto statement = db_.Prepare(
+      "SELECT student_id, date, school_id, period, category, duration, reason FROM attendance_event "
+      "WHERE school_year = ? AND student_id = ? ORDER BY date, school_id, period, category");
+  statement.Bind(1, school_year).Bind(2, student_id);
+  while (statement.Step()) {
+    AttendanceEvent event;
+    event.student_id = statement.Text(0);
+    event.date = Date(static_cast<int32_t>(statement.Int(1)));
+    event.school_id = statement.Text(2);
+    event.period = statement.Text(3);
+    event.category = statement.Text(4);
+    event.duration = statement.OptionalInt(5);
+    event.reason = statement.Text(6);
+    events.push_back(std::move(event));
+  }
+  return events;
+}
+
+std::map<std::string, StudentInputs> Store::LoadStudentInputs(int school_year,
+                                                              const std::set<std::string>* only) {
+  std::map<std::string, StudentInputs> inputs;
+  if (only != nullptr) {
+    auto enrollments = db_.Prepare(
+        "SELECT student_id, school_id, entry_date, exit_date, grade FROM enrollment "
+        "WHERE student_id = ? AND school_year = ? ORDER BY entry_date");
+    auto absences = db_.Prepare(
+        "SELECT date, school_id, amount, excused, unexcused, basis FROM absence_day "
+        "WHERE school_year = ? AND student_id = ? ORDER BY date");
+    for (const auto& student_id : *only) {
+      auto& entry = inputs[student_id];
+      enrollments.Bind(1, student_id).Bind(2, school_year);
+      while (enrollments.Step()) entry.enrollments.push_back(ReadEnrollment(enrollments));
+      enrollments.Reset();
+      absences.Bind(1, school_year).Bind(2, student_id);
+      while (absences.Step()) entry.absence_days.push_back(ReadAbsenceDay(absences, 0));
+      absences.Reset();
+    }
+    return inputs;
+  }
+
+  auto enrollments = db_.Prepare(
+      "SELECT student_id, school_id, entry_date, exit_date, grade FROM enrollment "
+      "WHERE school_year = ? ORDER BY student_id, entry_date");
+  enrollments.Bind(1, school_year);
+  while (enrollments.Step()) {
+    Enrollment enrollment = ReadEnrollment(enrollments);
+    inputs[enrollment.student_id].enrollments.push_back(std::move(enrollment));
+  }
+  auto absences = db_.Prepare(
+      "SELECT student_id, date, school_id, amount, excused, unexcused, basis FROM absence_day "
+      "WHERE school_year = ? ORDER BY student_id, date");
+  absences.Bind(1, school_year);
+  while (absences.Step()) {
+    auto found = inputs.find(absences.Text(0));
+    if (found != inputs.end()) found->second.absence_days.push_back(ReadAbsenceDay(absences, 1));
+  }
+  return inputs;
+}
+
+void Store::ReplaceDerived(const StudentYear& key, const StudentAbsences& absences) {
+  db_.Prepare("DELETE FROM absence_day WHERE school_year = ? AND student_id = ?")
+      .Bind(1, key.school_year)
+      .Bind(2, key.student_id)
+      .Run();
+  db_.Prepare("DELETE FROM kept_aside_event WHERE school_year = ? AND student_id = ?")
+      .Bind(1, key.school_year)
+      .Bind(2, key.student_id)
+      .Run();
+
+  auto insert_day = db_.Prepare(
+      "INSERT INTO absence_day (student_id, school_year, date, school_id, amount, excused, unexcused, basis) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  for (const auto& day : absences.days) {
+    insert_day.Bind(1, key.student_id)
+        .Bind(2, key.school_year)
+        .Bind(3, day.date.days())
+        .Bind(4, day.school_id)
+        .Bind(5, day.amount)
+        .Bind(6, day.excused)
+        .Bind(7, day.unexcused)
+        .Bind(8, day.basis)
+        .Run();
+  }
+
+  auto insert_aside = db_.Prepare(
+      "INSERT INTO kept_aside_event (student_id, school_year, date, school_id, period, category, reason, detail) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+  for (const auto& aside : absences.kept_aside) {
+    insert_aside.Bind(1, key.student_id)
+        .Bind(2, key.school_year)
+        .Bind(3, aside.event.date.days())
+        .Bind(4, aside.event.school_id)
+        .Bind(5, aside.event.period)
+        .Bind(6, aside.event.category)
+        .Bind(7, KeptAsideReasonCode(aside.reason))
+        .Bind(8, aside.detail)
+        .Run();
+  }
+}
+
+void Store::ClearDirty(const StudentYear& key) {
+  db_.Prepare("DELETE FROM dirty_student WHERE student_id = ? AND school_year = ?")
+      .Bind(1, key.student_id)
+      .Bind(2, key.school_year)
+      .Run();
+}
+
+std::map<std::string, TierStateRow> Store::LoadTierStates(int school_year) {
+  std::map<std::string, TierStateRow> states;
+  auto statement = db_.Prepare(
+      "SELECT student_id, tier, as_of, school_id, enrolled, absent, excused, unexcused, rules_version "
+      "FROM tier_state WHERE school_year = ?");
+  statement.Bind(1, school_year);
+  while (statement.Step()) {
+    TierStateRow row;
+    row.student_id = statement.Text(0);
+    row.tier = static_cast<int>(statement.Int(1));
+    row.as_of = Date(static_cast<int32_t>(statement.Int(2)));
+    row.school_id = statement.Text(3);
+    row.totals = {statement.Int(4), statement.Int(5), statement.Int(6), statement.Int(7)};
+    row.rules_version = statement.Text(8);
+    states.emplace(row.student_id, std::move(row));
+  }
+  return states;
+}
+
+void Store::SaveTierState(int school_year, const TierStateRow& row) {
+  db_.Prepare(
+         "INSERT INTO tier_state (student_id, school_year, as_of, tier, school_id, enrolled, absent, excused, "
+         "unexcused, rules_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+         "ON CONFLICT (school_year, student_id) DO UPDATE SET as_of = excluded.as_of, tier = excluded.tier, "
+         "school_id = excluded.school_id, enrolled = excluded.enrolled, absent = excluded.absent, "
+         "excused = excluded.excused, unexcused = excluded.unexcused, rules_version = excluded.rules_version")
+      .Bind(1, row.student_id)
+      .Bind(2, school_year)
+      .Bind(3, row.as_of.days())
+      .Bind(4, row.tier)
+      .Bind(5, row.school_id)
+      .Bind(6, row.totals.enrolled)
+      .Bind(7, row.totals.absent)
+      .Bind(8, row.totals.excused)
+      .Bind(9, row.totals.unexcused)
+      .Bind(10, row.rules_version)
+      .Run();
+}
+
+std::vector<TierChangeRow> Store::LoadTierChanges(const std::string& student_id, int school_year,
+                                                  bool include_superseded) {
+  std::vector<TierChangeRow> rows;
+  auto statement = db_.Prepare(
+      "SELECT id, change_date, from_tier, to_tier, occurrence, reason, rules_version, recorded_as_of, superseded_at "
+      "FROM tier_change WHERE school_year = ? AND student_id = ? ORDER BY change_date, id");
+  statement.Bind(1, school_year).Bind(2, student_id);
+  while (statement.Step()) {
+    if (!include_superseded && !statement.IsNull(8)) continue;
+    TierChangeRow row;
+    row.id = statement.Int(0);
+    row.change.date = Date(static_cast<int32_t>(statement.Int(1)));
+    row.change.from_tier = static_cast<int>(statement.Int(2));
+    row.change.to_tier = static_cast<int>(statement.Int(3));
+    row.change.occurrence = static_cast<int>(statement.Int(4));
+    row.reason = statement.Text(5);
+    row.rules_version = statement.Text(6);
+    row.recorded_as_of = Date(static_cast<int32_t>(statement.Int(7)));
+    if (!statement.IsNull(8)) row.superseded_at = statement.Text(8);
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+int64_t Store::InsertTierChange(const std::string& student_id, int school_year, const TierChange& change,
+                                const std::string& reason, const std::string& rules_version, Date as_of) {
+  db_.Prepare(
+         "INSERT INTO tier_change (student_id, school_year, change_date, from_tier, to_tier, occurrence, reason, "
+         "rules_version, recorded_as_of, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+      .Bind(1, student_id)
+      .Bind(2, school_year)
+      .Bind(3, change.date.days())
+      .Bind(4, change.from_tier)
+      .Bind(5, change.to_tier)
+      .Bind(6, change.occurrence)
+      .Bind(7, reason)
+      .Bind(8, rules_version)
+      .Bind(9, as_of.days())
+      .Bind(10, UtcTimestamp())
+      .Run();
+  return db_.LastInsertRowId();
+}
+
+void Store::SupersedeTierChange(int64_t id) {
+  db_.Prepare("UPDATE tier_change SET superseded_at = ? WHERE id = ?").Bind(1, UtcTimestamp()).Bind(2, id).Run();
+}
+
+bool Store::InsertOutbox(const PlannedAction& action, int64_t tier_change_id, const std::string& rules_version) {
+  auto statement = db_.Prepare(
+      "INSERT INTO outbox (idempotency_key, tier_change_id, kind, action_id, role, title, notice_template, "
+      "student_id, school_id, school_year, trigger_name, from_tier, to_tier, change_date, due_date, reason, "
+      "rules_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+      "ON CONFLICT (idempotency_key) DO NOTHING");
+  statement.Bind(1, action.idempotency_key)
+      .Bind(2, tier_change_id)
+      .Bind(3, ActionKindName(action.kind))
+      .Bind(4, action.action_id)
+      .Bind(5, action.role)
+      .Bind(6, action.title)
+      .Bind(7, action.notice_template)
+      .Bind(8, action.student_id)
+      .Bind(9, action.school_id)
+      .Bind(10, action.school_year.start_year)
+      .Bind(11, TriggerName(action.trigger))
+      .Bind(12, action.from_tier)
+      .Bind(13, action.to_tier)
+      .Bind(14, action.change_date.days())
+      .Bind(15, action.due_date.days())
+      .Bind(16, action.reason)
+      .Bind(17, rules_version)
+      .Bind(18, UtcTimestamp());
+  statement.Run();
+  return db_.Changes() > 0;
+}
+
+}  // namespace tiersync

@@ -1,0 +1,169 @@
+#pragma once
+
+// The SQLite store: raw records by origin, source cursors, derived absences, tier state and
+// history, and the outbox. One Store object belongs to one thread. Several processes may
+// open the same file (WAL mode); writers wait up to the busy timeout for each other.
+//
+// Methods throw sqlite::SqliteError on database failures (disk full, corruption, a lock
+// held past the timeout); callers at the command boundary report them.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/date.h"
+#include "base/result.h"
+#include "rules/absence.h"
+#include "rules/calendar.h"
+#include "rules/playbook.h"
+#include "rules/records.h"
+#include "rules/tier.h"
+#include "store/sqlite.h"
+
+namespace tiersync {
+
+// What applying one snapshot changed.
+struct ApplyStats {
+  size_t read = 0;       // records in the snapshot
+  size_t inserted = 0;
+  size_t updated = 0;
+  size_t deleted = 0;    // held before but missing from the origin now
+  size_t rejected = 0;   // records the source could not read
+  bool skipped = false;  // the origin's cursor had not moved
+
+  size_t changed() const { return inserted + updated + deleted; }
+};
+
+struct StudentYear {
+  std::string student_id;
+  int school_year = 0;
+  auto operator<=>(const StudentYear&) const = default;
+};
+
+// A student's inputs for tier evaluation.
+struct StudentInputs {
+  std::vector<Enrollment> enrollments;
+  std::vector<AbsenceDay> absence_days;
+};
+
+struct TierStateRow {
+  std::string student_id;
+  int tier = 1;
+  Date as_of;
+  std::string school_id;
+  AttendanceTotals totals;
+  std::string rules_version;
+};
+
+struct TierChangeRow {
+  int64_t id = 0;
+  TierChange change;
+  std::string reason;
+  std::string rules_version;
+  Date recorded_as_of;
+  std::optional<std::string> superseded_at;
+};
+
+struct OutboxEntry {
+  int64_t id = 0;
+  PlannedAction action;
+  std::string rules_version;
+  std::string status;
+  int attempts = 0;
+  std::string last_error;
+  std::string remote_id;
+  std::string created_at;
+};
+
+struct KeptAsideRow {
+  std::string student_id;
+  Date date;
+  std::string school_id;
+  std::string period;
+  std::string category;
+  std::string reason;
+  std::string detail;
+};
+
+struct RejectedRow {
+  std::string origin;
+  std::string location;
+  std::string reason;
+  std::string raw;
+};
+
+class Store {
+ public:
+  enum class Mode { kReadWrite, kReadOnly };
+
+  // Opens the store at `path`, creating it and applying migrations in read-write mode. In
+  // read-only mode the file must exist and be at the current schema version.
+  static Result<std::unique_ptr<Store>> Open(const std::string& path, Mode mode = Mode::kReadWrite);
+
+  sqlite::Database& db() { return db_; }
+  int SchemaVersion();
+
+  std::optional<std::string> Meta(const std::string& key);
+  void SetMeta(const std::string& key, const std::string& value);
+
+  // --- Ingest -----------------------------------------------------------------------
+  std::optional<std::string> Cursor(const std::string& origin);
+  // Replaces everything held from `snapshot.origin` with the snapshot, records its cursor
+  // and marks each affected student-year dirty, all in one transaction. A snapshot marked
+  // unchanged only counts as skipped.
+  ApplyStats ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart& year_start);
+  void MarkAllDirty(int school_year);
+
+  // --- Engine inputs ----------------------------------------------------------------
+  // Instructional days of every school whose dates fall in the school year.
+  CalendarSet LoadCalendars(int school_year);
+  std::vector<StudentYear> DirtyStudents();
+  std::vector<Enrollment> LoadEnrollments(const std::string& student_id, int school_year);
+  std::vector<AttendanceEvent> LoadEvents(const std::string& student_id, int school_year);
+  // Enrollments and derived absence days for the school year. With `only`, for those
+  // students; otherwise for every student with an enrollment that year.
+  std::map<std::string, StudentInputs> LoadStudentInputs(int school_year,
+                                                         const std::set<std::string>* only = nullptr);
+
+  // --- Engine outputs ----------------------------------------------------------------
+  void ReplaceDerived(const StudentYear& key, const StudentAbsences& absences);
+  void ClearDirty(const StudentYear& key);
+
+  std::map<std::string, TierStateRow> LoadTierStates(int school_year);
+  void SaveTierState(int school_year, const TierStateRow& row);
+  std::vector<TierChangeRow> LoadTierChanges(const std::string& student_id, int school_year,
+                                             bool include_superseded = false);
+  int64_t InsertTierChange(const std::string& student_id, int school_year, const TierChange& change,
+                           const std::string& reason, const std::string& rules_version, Date as_of);
+  void SupersedeTierChange(int64_t id);
+  // Returns false when an entry with the same idempotency key exists already.
+  bool InsertOutbox(const PlannedAction& action, int64_t tier_change_id, const std::string& rules_version);
+
+  // --- Outbox delivery -------------------------------------------------------------
+  std::vector<OutboxEntry> DueOutbox(int64_t now_unix, size_t limit);
+  std::vector<OutboxEntry> ListOutbox(const std::string& status, size_t limit);
+  void MarkDelivered(const std::vector<int64_t>& ids, const std::string& remote_id);
+  void MarkFailed(int64_t id, const std::string& error, int64_t next_attempt_unix, bool dead);
+  std::map<std::string, int64_t> OutboxCounts();
+
+  // --- Data quality ------------------------------------------------------------------
+  std::vector<KeptAsideRow> ListKeptAside(std::optional<int> school_year,
+                                          const std::string& student_id = {});
+  std::vector<RejectedRow> ListRejected();
+  std::vector<Session> ListSessions();
+
+  explicit Store(const std::string& path, Mode mode);
+
+ private:
+  void Migrate();
+
+  sqlite::Database db_;
+};
+
+// UTC wall-clock time as "YYYY-MM-DDTHH:MM:SSZ", for audit columns.
+std::string UtcTimestamp();
+
+}  // namespace tiersync
