@@ -2,11 +2,14 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <sstream>
 
 #include "base/digest.h"
+#include "rules/notice_template.h"
 
 namespace tiersync {
 
@@ -31,6 +34,7 @@ class Node {
   }
 
   bool defined() const { return node_.IsDefined() && !node_.IsNull(); }
+  bool IsSequence() const { return node_.IsSequence(); }
   const std::string& key() const { return key_; }
   const std::string& file() const { return file_; }
 
@@ -219,64 +223,283 @@ AttendanceRules ParseRules(const Node& node) {
 
 ActionKind ParseActionKind(const Node& node) {
   std::string kind = node.Text();
-  if (kind == "task") return ActionKind::kTask;
-  if (kind == "contact") return ActionKind::kContact;
-  if (kind == "notice") return ActionKind::kNotice;
+  if (auto parsed = ActionKindFromName(kind)) return *parsed;
   node.Fail("'" + kind + "' is not one of: task, contact, notice");
 }
 
-const std::set<std::string>& KnownRoles() {
-  static const std::set<std::string> kRoles = {"attendance_clerk", "teacher",         "counselor",
-                                               "social_worker",    "attendance_team", "principal"};
-  return kRoles;
+std::string RoleList() {
+  std::string list;
+  for (const auto& role : KnownRoles()) list += (list.empty() ? "" : ", ") + role;
+  return list;
+}
+
+std::string CheckRole(const Node& node) {
+  std::string role = node.Text();
+  if (std::find(KnownRoles().begin(), KnownRoles().end(), role) == KnownRoles().end()) {
+    node.Fail("'" + role + "' is not one of: " + RoleList());
+  }
+  return role;
+}
+
+// A list of text values; a single value counts as a list of one.
+std::set<std::string> TextSet(const Node& node) {
+  std::set<std::string> values;
+  if (!node.defined()) return values;
+  if (node.IsSequence()) {
+    for (const auto& item : node.Items()) values.insert(item.Text());
+  } else {
+    values.insert(node.Text());
+  }
+  if (values.empty()) node.Fail("list at least one value, or leave the key out");
+  return values;
+}
+
+const char* const kTriggerKeys[] = {"entered_tier",         "left_tier_downward", "consecutive_absences",
+                                    "unexcused_in_window",  "unexcused_after_notice", "plan_review",
+                                    "task_overdue"};
+
+// Reads a rule's `when`: exactly one trigger key, then any conditions.
+void ParseWhen(const Node& when, int max_tier, PlaybookRule& rule) {
+  when.AllowOnly({"entered_tier", "left_tier_downward", "consecutive_absences", "unexcused_in_window",
+                  "unexcused_after_notice", "plan_review", "task_overdue", "school_level", "grade", "school",
+                  "language", "min_days_enrolled", "last_year_tier_at_least"});
+  int triggers = 0;
+  for (const char* key : kTriggerKeys) triggers += when[key].defined() ? 1 : 0;
+  if (triggers != 1) {
+    when.Fail("give exactly one trigger: entered_tier, left_tier_downward, consecutive_absences, "
+              "unexcused_in_window, unexcused_after_notice, plan_review or task_overdue");
+  }
+
+  if (Node node = when["entered_tier"]; node.defined()) {
+    rule.trigger = Trigger::kTierEntered;
+    rule.tier = static_cast<int>(node.Integer(2, max_tier));
+  } else if (Node node = when["left_tier_downward"]; node.defined()) {
+    rule.trigger = Trigger::kTierLeftDownward;
+    rule.tier = static_cast<int>(node.Integer(2, max_tier));
+  } else if (Node node = when["consecutive_absences"]; node.defined()) {
+    rule.trigger = Trigger::kConsecutiveAbsences;
+    rule.count = static_cast<int>(node.Integer(1, 180));
+  } else if (Node node = when["unexcused_in_window"]; node.defined()) {
+    node.AllowOnly({"count", "window_days"});
+    rule.trigger = Trigger::kUnexcusedInWindow;
+    rule.count = static_cast<int>(node.Required("count").Integer(1, 180));
+    rule.window_days = static_cast<int>(node.Required("window_days").Integer(1, 366));
+    if (rule.count > rule.window_days) node["count"].Fail("cannot exceed window_days");
+  } else if (Node node = when["unexcused_after_notice"]; node.defined()) {
+    node.AllowOnly({"notice_level", "tier"});
+    rule.trigger = Trigger::kUnexcusedAfterNotice;
+    rule.notice_level = static_cast<int>(node.Required("notice_level").Integer(1, 9));
+    rule.tier = static_cast<int>(node.Required("tier").Integer(2, max_tier));
+  } else if (Node node = when["plan_review"]; node.defined()) {
+    node.AllowOnly({"tier", "every_weeks"});
+    rule.trigger = Trigger::kPlanReview;
+    rule.tier = static_cast<int>(node.Required("tier").Integer(2, max_tier));
+    rule.every_weeks = static_cast<int>(node.Required("every_weeks").Integer(1, 52));
+  } else if (Node node = when["task_overdue"]; node.defined()) {
+    node.AllowOnly({"grace_days"});
+    rule.trigger = Trigger::kTaskOverdue;
+    rule.grace_days = static_cast<int>(node["grace_days"].IntegerOr(0, 0, 180));
+  }
+
+  RuleConditions& conditions = rule.conditions;
+  conditions.school_levels = TextSet(when["school_level"]);
+  for (const auto& level : conditions.school_levels) {
+    if (level != "elementary" && level != "middle" && level != "high") {
+      when["school_level"].Fail("'" + level + "' is not one of: elementary, middle, high");
+    }
+  }
+  conditions.grades = TextSet(when["grade"]);
+  conditions.schools = TextSet(when["school"]);
+  conditions.languages = TextSet(when["language"]);
+  if (Node node = when["min_days_enrolled"]; node.defined()) {
+    conditions.min_days_enrolled = static_cast<int>(node.Integer(0, 400));
+  }
+  if (Node node = when["last_year_tier_at_least"]; node.defined()) {
+    conditions.last_year_tier_at_least = static_cast<int>(node.Integer(1, max_tier));
+  }
+}
+
+ActionTemplate ParseAction(const Node& node, const PlaybookRule& rule) {
+  node.AllowOnly({"id", "kind", "role", "due_in_instructional_days", "due_in_business_days", "title",
+                  "notice_template", "notice_level", "basis"});
+  ActionTemplate action;
+  action.id = node.Required("id").Text();
+  if (action.id.empty()) node["id"].Fail("is empty");
+  action.kind = ParseActionKind(node.Required("kind"));
+  if (rule.trigger == Trigger::kTaskOverdue) {
+    if (action.kind != ActionKind::kTask) node["kind"].Fail("a task_overdue rule makes tasks only");
+    if (node["role"].defined()) node["role"].Fail("leave role out: the task goes to the next role of `escalation`");
+  } else {
+    action.role = CheckRole(node.Required("role"));
+  }
+
+  if (node["due_in_business_days"].defined()) {
+    if (node["due_in_instructional_days"].defined()) {
+      node.Fail("give one of due_in_instructional_days or due_in_business_days, not both");
+    }
+    action.due_in_business_days = static_cast<int>(node["due_in_business_days"].Integer(0, 180));
+  } else {
+    action.due_in_instructional_days = static_cast<int>(node.Required("due_in_instructional_days").Integer(0, 180));
+  }
+  action.title = node.Required("title").Text();
+
+  action.notice_template = node["notice_template"].TextOr("");
+  if (action.kind == ActionKind::kNotice) {
+    if (action.notice_template.empty()) node.Fail("a notice needs notice_template");
+    action.notice_level = static_cast<int>(node["notice_level"].IntegerOr(0, 0, 9));
+    std::string basis = node["basis"].TextOr("any_absence");
+    if (basis == "unexcused") {
+      action.basis = NoticeBasis::kUnexcused;
+    } else if (basis != "any_absence") {
+      node["basis"].Fail("'" + basis + "' is not one of: any_absence, unexcused");
+    }
+  } else {
+    for (const char* key : {"notice_template", "notice_level", "basis"}) {
+      if (node[key].defined()) node[key].Fail("only a notice takes this key");
+    }
+  }
+  return action;
+}
+
+NoticeSettings ParseNotices(const Node& node) {
+  NoticeSettings notices;
+  if (!node.defined()) return notices;
+  node.AllowOnly({"languages", "fallback_language", "templates"});
+  if (Node languages = node["languages"]; languages.defined()) {
+    notices.languages.clear();
+    for (const auto& item : languages.Items()) {
+      std::string language = item.Text();
+      if (language.empty()) item.Fail("is empty; give a language code such as en or es");
+      if (std::find(notices.languages.begin(), notices.languages.end(), language) != notices.languages.end()) {
+        item.Fail("'" + language + "' is listed twice");
+      }
+      notices.languages.push_back(language);
+    }
+    if (notices.languages.empty()) languages.Fail("list at least one language");
+  }
+  notices.fallback_language = node["fallback_language"].TextOr(notices.languages.front());
+  if (std::find(notices.languages.begin(), notices.languages.end(), notices.fallback_language) ==
+      notices.languages.end()) {
+    node["fallback_language"].Fail("'" + notices.fallback_language + "' is not in notices.languages");
+  }
+
+  if (Node templates = node["templates"]; templates.defined()) {
+    for (const auto& [id, by_language] : templates.Entries()) {
+      auto& bodies = notices.templates[id];
+      for (const auto& [language, body] : by_language.Entries()) {
+        if (std::find(notices.languages.begin(), notices.languages.end(), language) == notices.languages.end()) {
+          body.Fail("'" + language + "' is not in notices.languages");
+        }
+        std::string text = body.Text();
+        if (auto status = ValidateNoticeBody(text); !status) body.Fail(status.error().message);
+        bodies[language] = text;
+      }
+      // Load-time check: a family must never receive a notice in a language that was not written.
+      for (const auto& language : notices.languages) {
+        if (!bodies.count(language)) by_language.Fail("template '" + id + "' has no '" + language + "' text");
+      }
+    }
+  }
+  return notices;
+}
+
+SafetySettings ParseSafety(const Node& node) {
+  SafetySettings safety;
+  if (!node.defined()) return safety;
+  node.AllowOnly({"excuse_window_days", "staff_approval", "one_notice_per_household", "stale_after_days"});
+  safety.excuse_window_days = static_cast<int>(node["excuse_window_days"].IntegerOr(0, 0, 60));
+  safety.staff_approval = node["staff_approval"].defined() && node["staff_approval"].Boolean();
+  safety.one_notice_per_household =
+      node["one_notice_per_household"].defined() && node["one_notice_per_household"].Boolean();
+  safety.stale_after_days = static_cast<int>(node["stale_after_days"].IntegerOr(0, 0, 180));
+  return safety;
+}
+
+std::map<std::string, std::string> ParseAssignees(const Node& node) {
+  std::map<std::string, std::string> assignees;
+  if (!node.defined()) return assignees;
+  for (const auto& [role, value] : node.Entries()) {
+    if (std::find(KnownRoles().begin(), KnownRoles().end(), role) == KnownRoles().end()) {
+      value.Fail("'" + role + "' is not a role; use one of: " + RoleList());
+    }
+    assignees[role] = value.Text();
+  }
+  return assignees;
+}
+
+std::map<std::string, SchoolProfile> ParseSchools(const Node& node) {
+  std::map<std::string, SchoolProfile> schools;
+  if (!node.defined()) return schools;
+  for (const auto& [school_id, value] : node.Entries()) {
+    value.AllowOnly({"name", "level", "assignees"});
+    SchoolProfile school;
+    school.name = value["name"].TextOr("");
+    school.level = value.Required("level").Text();
+    if (school.level != "elementary" && school.level != "middle" && school.level != "high") {
+      value["level"].Fail("'" + school.level + "' is not one of: elementary, middle, high");
+    }
+    school.assignees = ParseAssignees(value["assignees"]);
+    schools[school_id] = std::move(school);
+  }
+  return schools;
+}
+
+// Checks what no single key shows: every notice has its template, and the notice levels
+// leave no gap, since a level waits for the one below it.
+void CheckNotices(const Node& root, const Playbook& playbook) {
+  std::set<int> levels;
+  for (const auto& rule : playbook.rules) {
+    for (const auto& action : rule.actions) {
+      if (action.kind != ActionKind::kNotice) continue;
+      if (!playbook.notices.templates.count(action.notice_template)) {
+        root["notices"]["templates"].Fail("no template '" + action.notice_template + "', which notice '" + action.id +
+                                          "' names; add it with a text for each of notices.languages");
+      }
+      if (action.notice_level > 0) levels.insert(action.notice_level);
+    }
+  }
+  for (int level : levels) {
+    if (level > 1 && !levels.count(level - 1)) {
+      root["rules"].Fail("a notice has notice_level " + std::to_string(level) + " but none has level " +
+                         std::to_string(level - 1) + ", so it could never be sent");
+    }
+  }
 }
 
 Playbook ParsePlaybook(const Node& root, int max_tier) {
-  root.AllowOnly({"version", "rules"});
+  root.AllowOnly({"version", "effective_from", "schools", "default_assignees", "escalation", "safety", "notices",
+                  "rules"});
   Playbook playbook;
   playbook.version = root.Required("version").Text();
+  if (playbook.version.empty()) root["version"].Fail("is empty; name this playbook version, e.g. 2024.1");
+  if (Node node = root["effective_from"]; node.defined()) {
+    playbook.effective_from = Date::Parse(node.Text());
+    if (!playbook.effective_from) node.Fail("'" + node.Text() + "' is not a date in the form YYYY-MM-DD");
+  }
+  playbook.schools = ParseSchools(root["schools"]);
+  playbook.default_assignees = ParseAssignees(root["default_assignees"]);
+  if (Node node = root["escalation"]; node.defined()) {
+    for (const auto& item : node.Items()) playbook.escalation.push_back(CheckRole(item));
+  }
+  playbook.safety = ParseSafety(root["safety"]);
+  playbook.notices = ParseNotices(root["notices"]);
+
   std::set<std::string> action_ids;
   for (const auto& rule_node : root.Required("rules").Items()) {
     rule_node.AllowOnly({"when", "actions"});
     PlaybookRule rule;
-    Node when = rule_node.Required("when");
-    when.AllowOnly({"entered_tier", "left_tier_downward"});
-    if (when["entered_tier"].defined() == when["left_tier_downward"].defined()) {
-      when.Fail("give exactly one of entered_tier or left_tier_downward");
-    }
-    if (when["entered_tier"].defined()) {
-      rule.trigger = Trigger::kTierEntered;
-      rule.tier = static_cast<int>(when["entered_tier"].Integer(2, max_tier));
-    } else {
-      rule.trigger = Trigger::kTierLeftDownward;
-      rule.tier = static_cast<int>(when["left_tier_downward"].Integer(2, max_tier));
-    }
+    ParseWhen(rule_node.Required("when"), max_tier, rule);
     for (const auto& action_node : rule_node.Required("actions").Items()) {
-      action_node.AllowOnly({"id", "kind", "role", "due_in_instructional_days", "title", "notice_template"});
-      ActionTemplate action;
-      action.id = action_node.Required("id").Text();
-      if (action.id.empty()) action_node["id"].Fail("is empty");
+      ActionTemplate action = ParseAction(action_node, rule);
       if (!action_ids.insert(action.id).second) {
         action_node["id"].Fail("'" + action.id + "' is used twice; each action needs its own id");
       }
-      action.kind = ParseActionKind(action_node.Required("kind"));
-      action.role = action_node.Required("role").Text();
-      if (!KnownRoles().count(action.role)) {
-        std::string list;
-        for (const auto& role : KnownRoles()) list += (list.empty() ? "" : ", ") + role;
-        action_node["role"].Fail("'" + action.role + "' is not one of: " + list);
-      }
-      action.due_in_instructional_days =
-          static_cast<int>(action_node.Required("due_in_instructional_days").Integer(0, 180));
-      action.title = action_node.Required("title").Text();
-      action.notice_template = action_node["notice_template"].TextOr("");
-      if (action.kind == ActionKind::kNotice && action.notice_template.empty()) {
-        action_node.Fail("a notice needs notice_template");
-      }
       rule.actions.push_back(std::move(action));
     }
+    if (rule.actions.empty()) rule_node["actions"].Fail("list at least one action");
     playbook.rules.push_back(std::move(rule));
   }
+  CheckNotices(root, playbook);
   return playbook;
 }
 
@@ -328,8 +551,10 @@ SourceConfig ParseSource(const Node& node) {
     config.kind = CsvKind::kEnrollments;
   } else if (kind == "attendance") {
     config.kind = CsvKind::kAttendance;
+  } else if (kind == "students") {
+    config.kind = CsvKind::kStudents;
   } else {
-    node["kind"].Fail("'" + kind + "' is not one of: calendar, enrollments, attendance");
+    node["kind"].Fail("'" + kind + "' is not one of: calendar, enrollments, attendance, students");
   }
   std::string format = node["date_format"].TextOr("iso");
   if (format == "iso") {
@@ -389,6 +614,11 @@ std::string Fingerprint(const AttendanceRules& rules, const Playbook& playbook) 
         << value.use_event_duration;
   }
   out << " playbook " << playbook.version;
+  for (const auto& [school_id, school] : playbook.schools) {
+    out << " school[" << school_id << "|" << school.name << "|" << school.level;
+    for (const auto& [role, person] : school.assignees) out << "|" << role << "=" << person;
+    out << "]";
+  }
   for (const auto& rule : playbook.rules) {
     out << " rule " << TriggerName(rule.trigger) << rule.tier;
     for (const auto& action : rule.actions) {
@@ -397,6 +627,13 @@ std::string Fingerprint(const AttendanceRules& rules, const Playbook& playbook) 
     }
   }
   return Sha256Hex(out.str());
+}
+
+std::string FileDigest(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return Sha256Hex(text.str());
 }
 
 Playbook LoadPlaybookOrThrow(const std::string& path, int max_tier) {
@@ -419,7 +656,7 @@ Result<Playbook> LoadPlaybook(const std::string& path) {
 Result<Config> LoadConfig(const std::string& path) {
   try {
     Node root = LoadYaml(path);
-    root.AllowOnly({"district", "store", "school_year", "rules", "playbook", "sources", "sink", "delivery"});
+    root.AllowOnly({"district", "store", "school_year", "rules", "playbook", "schools", "sources", "sink", "delivery"});
     Config config;
     config.path = path;
 
@@ -456,8 +693,14 @@ Result<Config> LoadConfig(const std::string& path) {
     } catch (const ConfigError& error) {
       throw ConfigError{error.message + " (playbook named by " + path + ")"};
     }
+    // Schools listed here add to (and override) the playbook's: they are district facts.
+    for (auto& [school_id, school] : ParseSchools(root["schools"])) {
+      config.engine.playbook.schools[school_id] = std::move(school);
+    }
     config.engine.rules.version += "+" + config.engine.playbook.version;
-    config.engine.rules_fingerprint = Fingerprint(config.engine.rules, config.engine.playbook);
+    // The playbook file's digest covers every playbook key, including notice texts.
+    config.engine.rules_fingerprint =
+        Sha256Hex(Fingerprint(config.engine.rules, config.engine.playbook) + "|" + FileDigest(config.playbook_path));
 
     std::set<std::string> names;
     for (const auto& item : root.Required("sources").Items()) {

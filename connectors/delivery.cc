@@ -14,7 +14,7 @@ int64_t BackoffSeconds(const DeliveryPolicy& policy, int attempts, const std::fu
 }
 
 DeliveryStats DeliverOutbox(Store& store, Sink& sink, const DeliveryPolicy& policy, int64_t now_unix,
-                            const std::function<int64_t(int64_t)>& random_below) {
+                            const std::function<int64_t(int64_t)>& random_below, const NoticeCheck& notice_check) {
   DeliveryStats stats;
   int64_t after_id = 0;
   while (true) {
@@ -23,6 +23,24 @@ DeliveryStats DeliverOutbox(Store& store, Sink& sink, const DeliveryPolicy& poli
     due.erase(std::remove_if(due.begin(), due.end(), [&](const OutboxEntry& entry) { return entry.id <= after_id; }),
               due.end());
     if (due.empty()) break;
+
+    if (notice_check) {
+      std::vector<OutboxEntry> cleared;
+      for (auto& entry : due) {
+        std::optional<std::string> reason;
+        if (entry.action.kind == ActionKind::kNotice) reason = notice_check(entry);
+        if (!reason) {
+          cleared.push_back(std::move(entry));
+          continue;
+        }
+        store.SetOutboxStatus(entry.id, outbox_status::kCancelled, *reason);
+        ++stats.cancelled;
+        spdlog::info("outbox entry {} (notice {} for student {}) cancelled right before delivery: {}", entry.id,
+                     entry.action.action_id, entry.action.student_id, *reason);
+      }
+      if (cleared.empty()) continue;
+      due = std::move(cleared);
+    }
 
     auto receipt = sink.Deliver(due);
     if (receipt) {

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <string>
 
 #include "connectors/sink.h"
 #include "store/store.h"
@@ -23,12 +25,18 @@ struct DeliveryStats {
   size_t delivered = 0;
   size_t failed = 0;       // entries whose batch failed and will be retried
   size_t dead_lettered = 0;
+  size_t cancelled = 0;    // notices that failed the check right before delivery
 };
 
+// Checks a notice right before it is sent; returns why it must not be, or nullopt.
+using NoticeCheck = std::function<std::optional<std::string>(const OutboxEntry&)>;
+
 // `now_unix` is the current time in seconds; `random_below(n)` returns a uniform value in
-// [0, n). Both are parameters so tests control time and jitter.
+// [0, n). Both are parameters so tests control time and jitter. With `notice_check`, every
+// notice in a batch is checked first, and one that fails is cancelled instead of sent.
 DeliveryStats DeliverOutbox(Store& store, Sink& sink, const DeliveryPolicy& policy, int64_t now_unix,
-                            const std::function<int64_t(int64_t)>& random_below);
+                            const std::function<int64_t(int64_t)>& random_below,
+                            const NoticeCheck& notice_check = {});
 
 // The full-jitter delay before retry number `attempts` (1 for the first retry).
 int64_t BackoffSeconds(const DeliveryPolicy& policy, int attempts, const std::function<int64_t(int64_t)>& random_below);

@@ -9,7 +9,8 @@ const std::vector<std::string>& ImportFields() {
   static const std::vector<std::string> kFields = {
       "idempotency_key", "kind",        "action_id", "student_id",  "school_id",     "school_year",
       "role",            "title",       "due_date",  "change_date", "from_tier",     "to_tier",
-      "trigger",         "reason",      "rules_version", "notice_template", "outbox_id"};
+      "trigger",         "reason",      "rules_version", "notice_template", "outbox_id",
+      "assignee",        "language",    "notice_body", "notice_level", "household_students", "issued_on"};
   return kFields;
 }
 
@@ -58,6 +59,12 @@ std::map<std::string, std::string> EntryFields(const OutboxEntry& entry) {
       {"trigger", TriggerName(action.trigger)},
       {"reason", action.reason},
       {"rules_version", entry.rules_version},
+      {"assignee", action.assignee},
+      {"language", action.language},
+      {"notice_body", action.body},
+      {"notice_level", action.notice_level > 0 ? std::to_string(action.notice_level) : std::string()},
+      {"household_students", entry.household_students},
+      {"issued_on", entry.issued_on ? entry.issued_on->ToString() : std::string()},
       {"notice_template", action.notice_template},
       {"outbox_id", std::to_string(entry.id)},
   };

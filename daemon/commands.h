@@ -17,4 +17,12 @@ int CommandExplain(const std::string& config_path, const std::string& student_id
 int CommandCheckConfig(const std::string& config_path, std::ostream& out);
 int CommandDataQuality(const std::string& config_path, const std::string& format, std::ostream& out);
 
+// Playbook commands (daemon/playbook_commands.cc).
+int CommandApprove(const std::string& config_path, const std::string& key, const std::string& date,
+                   std::ostream& out);
+int CommandCompleteTask(const std::string& config_path, const std::string& key, const std::string& date,
+                        std::ostream& out);
+// Lists outbox entries as CSV; an empty `status` lists every entry.
+int CommandOutbox(const std::string& config_path, const std::string& status, std::ostream& out);
+
 }  // namespace tiersync

@@ -75,7 +75,8 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
       auto random_below = [&random](int64_t bound) {
         return bound <= 1 ? int64_t{0} : std::uniform_int_distribution<int64_t>(0, bound - 1)(random);
       };
-      summary.delivery = DeliverOutbox(store, sink, policy, now_unix, random_below);
+      auto notice_check = [&engine, as_of](const OutboxEntry& entry) { return engine.NoticeIneligibility(entry, as_of); };
+      summary.delivery = DeliverOutbox(store, sink, policy, now_unix, random_below, notice_check);
     }
 
     int school_year = config.engine.year_start.YearOf(as_of).start_year;

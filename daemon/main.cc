@@ -42,6 +42,24 @@ int main(int argc, char** argv) {
   std::string quality_format = "text";
   quality->add_option("--format", quality_format, "Output format: text or csv")->check(CLI::IsMember({"text", "csv"}));
 
+  std::string key;
+  std::string on_date;
+  auto* approve = app.add_subcommand("approve", "Release a notice that awaits staff approval");
+  approve->add_option("--config", config_path, "Configuration file (YAML)")->required();
+  approve->add_option("--key", key, "The notice's idempotency key")->required();
+  approve->add_option("--on", on_date, "Approval date (YYYY-MM-DD)")->required();
+
+  auto* complete = app.add_subcommand("complete-task", "Record that staff finished a task, so it does not escalate");
+  complete->add_option("--config", config_path, "Configuration file (YAML)")->required();
+  complete->add_option("--key", key, "The task's idempotency key")->required();
+  complete->add_option("--on", on_date, "Completion date (YYYY-MM-DD)")->required();
+
+  auto* outbox = app.add_subcommand("outbox", "List outbox entries with their status as CSV");
+  outbox->add_option("--config", config_path, "Configuration file (YAML)")->required();
+  std::string outbox_status;
+  outbox->add_option("--status", outbox_status,
+                     "Only this status: held, awaiting_approval, pending, delivered, dead, cancelled, merged");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -62,5 +80,8 @@ int main(int argc, char** argv) {
   if (*explain) return tiersync::CommandExplain(config_path, student_id, as_of, std::cout);
   if (*check) return tiersync::CommandCheckConfig(config_path, std::cout);
   if (*quality) return tiersync::CommandDataQuality(config_path, quality_format, std::cout);
+  if (*approve) return tiersync::CommandApprove(config_path, key, on_date, std::cout);
+  if (*complete) return tiersync::CommandCompleteTask(config_path, key, on_date, std::cout);
+  if (*outbox) return tiersync::CommandOutbox(config_path, outbox_status, std::cout);
   return 2;
 }

@@ -93,19 +93,7 @@ void TierEngine::RecordChanges(const std::string& student_id, int school_year, c
     }
     latest_id = id;
   }
-  if (timeline.changes.empty()) return;
-
-  // Queue the actions of the latest change; keys already in the outbox are skipped.
-  const TierChange& latest = timeline.changes.back();
-  const Enrollment* enrollment = EnrollmentOn(inputs.enrollments, as_of);
-  if (enrollment == nullptr) enrollment = EnrollmentOn(inputs.enrollments, latest.date);
-  std::string school_id = enrollment != nullptr ? enrollment->school_id : std::string();
-  const SchoolCalendar* calendar = Calendars(school_year).Find(school_id);
-  auto actions = PlanActions(settings_.playbook, student_id, SchoolYear{school_year}, latest, school_id, as_of,
-                             calendar, DescribeChange(latest, settings_.rules));
-  for (const auto& action : actions) {
-    if (store_.InsertOutbox(action, latest_id, settings_.rules.version)) ++stats.actions_created;
-  }
+  ApplyPlaybook(student_id, school_year, inputs, timeline, as_of, latest_id, stats);
 }
 
 EngineStats TierEngine::Run(Date as_of) {
@@ -154,6 +142,9 @@ EngineStats TierEngine::Run(Date as_of) {
                                        settings_.rules.version});
     RecordChanges(student_id, school_year, student_inputs, timeline, as_of, stats);
     ++stats.evaluated;
+  }
+  if (settings_.playbook.safety.one_notice_per_household) {
+    stats.notices_merged += store_.MergeHouseholdNotices(school_year, as_of);
   }
   store_.SetMeta(LastAsOfKey(school_year), std::to_string(as_of.days()));
   store_.SetMeta(kFingerprintKey, settings_.rules_fingerprint);

@@ -39,6 +39,9 @@ struct EngineStats {
   size_t tier_changes = 0;   // tier changes recorded
   size_t superseded = 0;     // recorded changes that corrected data removed
   size_t actions_created = 0;
+  size_t notices_released = 0;   // notices that passed the excuse window and the checks
+  size_t notices_cancelled = 0;  // notices no longer eligible, never to be sent
+  size_t notices_merged = 0;     // sibling notices folded into one household notice
   size_t kept_aside = 0;     // events kept aside among the recomputed students
   std::map<int, size_t> students_per_tier;  // all students of the school year at as-of
 };
@@ -65,6 +68,10 @@ class TierEngine {
   // A readable account of how the student's tier at `as_of` was decided.
   std::optional<std::string> Explain(const std::string& student_id, Date as_of);
 
+  // Checks a notice again with the store's current data, right before delivery. Returns
+  // why it must not be sent, or nullopt when it may.
+  std::optional<std::string> NoticeIneligibility(const OutboxEntry& entry, Date as_of);
+
   const EngineSettings& settings() const { return settings_; }
 
  private:
@@ -74,6 +81,17 @@ class TierEngine {
                        TierTimeline* timeline_out);
   void RecordChanges(const std::string& student_id, int school_year, const StudentInputs& inputs,
                      const TierTimeline& timeline, Date as_of, EngineStats& stats);
+
+  // Playbook steps (engine/playbook_step.cc).
+  // Fills `context` for one student; `enrolled_days` and `prior` must outlive it.
+  void BuildPlanningContext(const std::string& student_id, int school_year, const StudentInputs& inputs,
+                            const TierTimeline& timeline, Date as_of, std::vector<EnrolledDay>& enrolled_days,
+                            PlanningContext& context);
+  // Queues the playbook's actions for the student, then releases, holds or cancels the
+  // student's notices that are not delivered yet.
+  void ApplyPlaybook(const std::string& student_id, int school_year, const StudentInputs& inputs,
+                     const TierTimeline& timeline, Date as_of, int64_t latest_change_id, EngineStats& stats);
+  void ReviewNotices(const PlanningContext& context, EngineStats& stats);
 
   Store& store_;
   EngineSettings settings_;

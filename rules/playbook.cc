@@ -4,6 +4,25 @@
 
 namespace tiersync {
 
+namespace {
+
+struct TriggerNameEntry {
+  Trigger trigger;
+  const char* name;
+};
+
+constexpr TriggerNameEntry kTriggerNames[] = {
+    {Trigger::kTierEntered, "tier_entered"},
+    {Trigger::kTierLeftDownward, "tier_left_downward"},
+    {Trigger::kConsecutiveAbsences, "consecutive_absences"},
+    {Trigger::kUnexcusedInWindow, "unexcused_in_window"},
+    {Trigger::kUnexcusedAfterNotice, "unexcused_after_notice"},
+    {Trigger::kPlanReview, "plan_review"},
+    {Trigger::kTaskOverdue, "task_overdue"},
+};
+
+}  // namespace
+
 const char* ActionKindName(ActionKind kind) {
   switch (kind) {
     case ActionKind::kTask:
@@ -16,16 +35,60 @@ const char* ActionKindName(ActionKind kind) {
   return "task";
 }
 
-const char* TriggerName(Trigger trigger) {
-  return trigger == Trigger::kTierEntered ? "tier_entered" : "tier_left_downward";
+std::optional<ActionKind> ActionKindFromName(const std::string& name) {
+  if (name == "task") return ActionKind::kTask;
+  if (name == "contact") return ActionKind::kContact;
+  if (name == "notice") return ActionKind::kNotice;
+  return std::nullopt;
 }
 
-std::string ActionKey(const std::string& student_id, SchoolYear year, Trigger trigger, int tier,
+const char* NoticeBasisName(NoticeBasis basis) {
+  return basis == NoticeBasis::kUnexcused ? "unexcused" : "any_absence";
+}
+
+const char* TriggerName(Trigger trigger) {
+  for (const auto& entry : kTriggerNames) {
+    if (entry.trigger == trigger) return entry.name;
+  }
+  return "tier_entered";
+}
+
+std::optional<Trigger> TriggerFromName(const std::string& name) {
+  for (const auto& entry : kTriggerNames) {
+    if (name == entry.name) return entry.trigger;
+  }
+  return std::nullopt;
+}
+
+std::string PlaybookRule::ParameterKey() const {
+  switch (trigger) {
+    case Trigger::kTierEntered:
+    case Trigger::kTierLeftDownward:
+      return std::to_string(tier);
+    case Trigger::kConsecutiveAbsences:
+      return std::to_string(count);
+    case Trigger::kUnexcusedInWindow:
+      return std::to_string(count) + "/" + std::to_string(window_days);
+    case Trigger::kUnexcusedAfterNotice:
+      return std::to_string(notice_level) + "/" + std::to_string(tier);
+    case Trigger::kPlanReview:
+      return std::to_string(tier) + "/" + std::to_string(every_weeks);
+    case Trigger::kTaskOverdue:
+      return std::to_string(grace_days);
+  }
+  return {};
+}
+
+std::string ActionKey(const std::string& student_id, SchoolYear year, Trigger trigger, const std::string& parameters,
                       int occurrence, const std::string& action_id) {
-  std::string material = "tiersync-action-v1|" + student_id + "|" + year.Label() + "|" +
-                         TriggerName(trigger) + "|" + std::to_string(tier) + "|" +
-                         std::to_string(occurrence) + "|" + action_id;
+  std::string material = "tiersync-action-v1|" + student_id + "|" + year.Label() + "|" + TriggerName(trigger) +
+                         "|" + parameters + "|" + std::to_string(occurrence) + "|" + action_id;
   return Sha256Hex(material).substr(0, 32);
+}
+
+std::string ActionKey(const std::string& student_id, SchoolYear year, Trigger trigger, int tier, int occurrence,
+                      const std::string& action_id) {
+  return ActionKey(student_id, year, trigger, std::to_string(tier), occurrence, action_id);
 }
 
 Date AddInstructionalDays(const SchoolCalendar* calendar, Date start, int count) {
@@ -50,38 +113,21 @@ Date AddInstructionalDays(const SchoolCalendar* calendar, Date start, int count)
   return day;
 }
 
-std::vector<PlannedAction> PlanActions(const Playbook& playbook, const std::string& student_id,
-                                       SchoolYear year, const TierChange& change,
-                                       const std::string& school_id, Date start,
-                                       const SchoolCalendar* calendar, const std::string& reason) {
-  bool upward = change.to_tier > change.from_tier;
-  Trigger trigger = upward ? Trigger::kTierEntered : Trigger::kTierLeftDownward;
-  int rule_tier = upward ? change.to_tier : change.from_tier;
-
-  std::vector<PlannedAction> planned;
-  for (const auto& rule : playbook.rules) {
-    if (rule.trigger != trigger || rule.tier != rule_tier) continue;
-    for (const auto& action : rule.actions) {
-      PlannedAction item;
-      item.idempotency_key = ActionKey(student_id, year, trigger, rule_tier, change.occurrence, action.id);
-      item.kind = action.kind;
-      item.action_id = action.id;
-      item.role = action.role;
-      item.title = action.title;
-      item.notice_template = action.notice_template;
-      item.student_id = student_id;
-      item.school_id = school_id;
-      item.school_year = year;
-      item.trigger = trigger;
-      item.from_tier = change.from_tier;
-      item.to_tier = change.to_tier;
-      item.change_date = change.date;
-      item.due_date = AddInstructionalDays(calendar, start, action.due_in_instructional_days);
-      item.reason = reason;
-      planned.push_back(std::move(item));
-    }
+Date AddBusinessDays(Date start, int count) {
+  // NOTE: business days here are Monday to Friday; public holidays are not skipped, so a
+  // deadline across a holiday comes one day early, which errs on the safe side.
+  Date day = start;
+  for (int remaining = count; remaining > 0;) {
+    day = day + 1;
+    if (day.iso_weekday() <= 5) --remaining;
   }
-  return planned;
+  return day;
+}
+
+const std::vector<std::string>& KnownRoles() {
+  static const std::vector<std::string> kRoles = {"teacher",       "attendance_clerk", "counselor",
+                                                  "social_worker", "attendance_team",  "principal"};
+  return kRoles;
 }
 
 }  // namespace tiersync

@@ -43,6 +43,15 @@ struct AttendanceEvent {
   std::string reason;
 };
 
+// A student's family details from the SIS: the household groups siblings for notices, and
+// the preferred language picks the notice template. Optional; a `students` source adds it.
+struct StudentProfile {
+  std::string student_id;
+  std::string household_id;
+  std::string preferred_language;  // a language code as the playbook's notices list them, e.g. "es"
+  std::string grade;
+};
+
 // An Ed-Fi session (term) with its declared number of instructional days, used to
 // cross-check the calendar.
 struct Session {
@@ -72,10 +81,11 @@ struct Snapshot {
   std::vector<Enrollment> enrollments;
   std::vector<AttendanceEvent> events;
   std::vector<Session> sessions;
+  std::vector<StudentProfile> students;
   std::vector<RejectedRecord> rejected;
 
   size_t RecordCount() const {
-    return calendar_days.size() + enrollments.size() + events.size() + sessions.size();
+    return calendar_days.size() + enrollments.size() + events.size() + sessions.size() + students.size();
   }
 };
 

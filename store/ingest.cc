@@ -208,6 +208,8 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
         .Bind(6, session.total_instructional_days).Bind(7, snapshot.origin).Run();
   }
 
+  ApplyStudentProfiles(snapshot, stats);
+
   // Rejected records from this origin replace the ones from its last reading.
   db_.Prepare("DELETE FROM rejected_record WHERE origin = ?").Bind(1, snapshot.origin).Run();
   auto insert_rejected = db_.Prepare("INSERT INTO rejected_record (origin, location, reason, raw) VALUES (?, ?, ?, ?)");

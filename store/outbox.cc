@@ -1,62 +1,22 @@
 // Outbox delivery state and the data-quality listings.
 
-#include "store/store.h"
+#include "store/outbox_row.h"
 
 namespace tiersync {
 
-namespace {
-
-constexpr const char* kOutboxColumns =
-    "id, idempotency_key, kind, action_id, role, title, notice_template, student_id, school_id, school_year, "
-    "trigger_name, from_tier, to_tier, change_date, due_date, reason, rules_version, status, attempts, "
-    "last_error, remote_id, created_at";
-
-OutboxEntry ReadOutbox(const sqlite::Statement& row) {
-  OutboxEntry entry;
-  entry.id = row.Int(0);
-  PlannedAction& action = entry.action;
-  action.idempotency_key = row.Text(1);
-  std::string kind = row.Text(2);
-  action.kind = kind == "contact" ? ActionKind::kContact : kind == "notice" ? ActionKind::kNotice : ActionKind::kTask;
-  action.action_id = row.Text(3);
-  action.role = row.Text(4);
-  action.title = row.Text(5);
-  action.notice_template = row.Text(6);
-  action.student_id = row.Text(7);
-  action.school_id = row.Text(8);
-  action.school_year = SchoolYear{static_cast<int>(row.Int(9))};
-  action.trigger = row.Text(10) == "tier_entered" ? Trigger::kTierEntered : Trigger::kTierLeftDownward;
-  action.from_tier = static_cast<int>(row.Int(11));
-  action.to_tier = static_cast<int>(row.Int(12));
-  action.change_date = Date(static_cast<int32_t>(row.Int(13)));
-  action.due_date = Date(static_cast<int32_t>(row.Int(14)));
-  action.reason = row.Text(15);
-  entry.rules_version = row.Text(16);
-  entry.status = row.Text(17);
-  entry.attempts = static_cast<int>(row.Int(18));
-  entry.last_error = row.Text(19);
-  entry.remote_id = row.Text(20);
-  entry.created_at = row.Text(21);
-  return entry;
-}
-
-}  // namespace
-
 std::vector<OutboxEntry> Store::DueOutbox(int64_t now_unix, size_t limit) {
   std::vector<OutboxEntry> entries;
-  auto statement = db_.Prepare(std::string("SELECT ") + kOutboxColumns +
-                               " FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?");
+  auto statement = db_.Prepare(OutboxSelect("WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?"));
   statement.Bind(1, now_unix).Bind(2, static_cast<int64_t>(limit));
-  while (statement.Step()) entries.push_back(ReadOutbox(statement));
+  while (statement.Step()) entries.push_back(ReadOutboxRow(statement));
   return entries;
 }
 
 std::vector<OutboxEntry> Store::ListOutbox(const std::string& status, size_t limit) {
   std::vector<OutboxEntry> entries;
-  auto statement = db_.Prepare(std::string("SELECT ") + kOutboxColumns +
-                               " FROM outbox WHERE (?1 = '' OR status = ?1) ORDER BY id LIMIT ?2");
+  auto statement = db_.Prepare(OutboxSelect("WHERE (?1 = '' OR status = ?1) ORDER BY id LIMIT ?2"));
   statement.Bind(1, status).Bind(2, static_cast<int64_t>(limit));
-  while (statement.Step()) entries.push_back(ReadOutbox(statement));
+  while (statement.Step()) entries.push_back(ReadOutboxRow(statement));
   return entries;
 }
 

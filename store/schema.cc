@@ -180,6 +180,82 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_status ON outbox (status, next_attempt_at);
 )sql",
+      R"sql(
+-- Family details from an optional `students` source, replaced whenever their origin is read.
+CREATE TABLE student_profile (
+  student_id         TEXT PRIMARY KEY,
+  household_id       TEXT NOT NULL,
+  preferred_language TEXT NOT NULL,
+  grade              TEXT NOT NULL,
+  origin             TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX student_profile_origin ON student_profile (origin);
+
+-- Tasks that staff recorded as done; an open task past its due date escalates.
+CREATE TABLE task_completion (
+  idempotency_key TEXT PRIMARY KEY,
+  completed_on    INTEGER NOT NULL,
+  recorded_at     TEXT NOT NULL
+) WITHOUT ROWID;
+
+-- The outbox gains the playbook's decisions that are not tier changes (tier_change_id
+-- becomes optional), the notice fields, and the states a notice passes before delivery:
+-- held (excuse window, or waiting for the notice of the level below), awaiting_approval,
+-- cancelled (no longer eligible) and merged (covered by a sibling's household notice).
+CREATE TABLE outbox_v2 (
+  id              INTEGER PRIMARY KEY,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  tier_change_id  INTEGER REFERENCES tier_change (id),
+  kind            TEXT NOT NULL,
+  action_id       TEXT NOT NULL,
+  role            TEXT NOT NULL,
+  assignee        TEXT NOT NULL DEFAULT '',
+  title           TEXT NOT NULL,
+  notice_template TEXT NOT NULL,
+  notice_level    INTEGER NOT NULL DEFAULT 0,
+  basis           TEXT NOT NULL DEFAULT 'any_absence',
+  language        TEXT NOT NULL DEFAULT '',
+  body            TEXT NOT NULL DEFAULT '',
+  student_id      TEXT NOT NULL,
+  school_id       TEXT NOT NULL,
+  household_id    TEXT NOT NULL DEFAULT '',
+  household_students TEXT NOT NULL DEFAULT '',
+  school_year     INTEGER NOT NULL,
+  trigger_name    TEXT NOT NULL,
+  trigger_parameters TEXT NOT NULL DEFAULT '',
+  occurrence      INTEGER NOT NULL DEFAULT 1,
+  from_tier       INTEGER NOT NULL,
+  to_tier         INTEGER NOT NULL,
+  change_date     INTEGER NOT NULL,
+  due_date        INTEGER NOT NULL,
+  hold_until      INTEGER NOT NULL DEFAULT 0,
+  issued_on       INTEGER,
+  reason          TEXT NOT NULL,
+  rules_version   TEXT NOT NULL,
+  status          TEXT NOT NULL DEFAULT 'pending',
+  status_reason   TEXT NOT NULL DEFAULT '',
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL DEFAULT 0,
+  last_error      TEXT NOT NULL DEFAULT '',
+  remote_id       TEXT NOT NULL DEFAULT '',
+  created_at      TEXT NOT NULL,
+  delivered_at    TEXT
+);
+INSERT INTO outbox_v2 (id, idempotency_key, tier_change_id, kind, action_id, role, title, notice_template,
+  student_id, school_id, school_year, trigger_name, trigger_parameters, from_tier, to_tier, change_date,
+  due_date, hold_until, reason, rules_version, status, attempts, next_attempt_at, last_error, remote_id,
+  created_at, delivered_at)
+SELECT id, idempotency_key, tier_change_id, kind, action_id, role, title, notice_template, student_id,
+  school_id, school_year, trigger_name,
+  CASE trigger_name WHEN 'tier_entered' THEN to_tier ELSE from_tier END,
+  from_tier, to_tier, change_date, due_date, change_date, reason, rules_version, status, attempts,
+  next_attempt_at, last_error, remote_id, created_at, delivered_at
+FROM outbox;
+DROP TABLE outbox;
+ALTER TABLE outbox_v2 RENAME TO outbox;
+CREATE INDEX outbox_status ON outbox (status, next_attempt_at);
+CREATE INDEX outbox_student ON outbox (school_year, student_id);
+)sql",
   };
   return kMigrations;
 }

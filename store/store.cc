@@ -354,32 +354,4 @@ void Store::SupersedeTierChange(int64_t id) {
   db_.Prepare("UPDATE tier_change SET superseded_at = ? WHERE id = ?").Bind(1, UtcTimestamp()).Bind(2, id).Run();
 }
 
-bool Store::InsertOutbox(const PlannedAction& action, int64_t tier_change_id, const std::string& rules_version) {
-  auto statement = db_.Prepare(
-      "INSERT INTO outbox (idempotency_key, tier_change_id, kind, action_id, role, title, notice_template, "
-      "student_id, school_id, school_year, trigger_name, from_tier, to_tier, change_date, due_date, reason, "
-      "rules_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-      "ON CONFLICT (idempotency_key) DO NOTHING");
-  statement.Bind(1, action.idempotency_key)
-      .Bind(2, tier_change_id)
-      .Bind(3, ActionKindName(action.kind))
-      .Bind(4, action.action_id)
-      .Bind(5, action.role)
-      .Bind(6, action.title)
-      .Bind(7, action.notice_template)
-      .Bind(8, action.student_id)
-      .Bind(9, action.school_id)
-      .Bind(10, action.school_year.start_year)
-      .Bind(11, TriggerName(action.trigger))
-      .Bind(12, action.from_tier)
-      .Bind(13, action.to_tier)
-      .Bind(14, action.change_date.days())
-      .Bind(15, action.due_date.days())
-      .Bind(16, action.reason)
-      .Bind(17, rules_version)
-      .Bind(18, UtcTimestamp());
-  statement.Run();
-  return db_.Changes() > 0;
-}
-
 }  // namespace tiersync

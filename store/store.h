@@ -19,6 +19,7 @@
 #include "rules/absence.h"
 #include "rules/calendar.h"
 #include "rules/playbook.h"
+#include "rules/playbook_plan.h"
 #include "rules/records.h"
 #include "rules/tier.h"
 #include "store/sqlite.h"
@@ -67,11 +68,27 @@ struct TierChangeRow {
   std::optional<std::string> superseded_at;
 };
 
+// Outbox statuses. A notice starts held (or pending when nothing holds it), may wait for
+// approval, and ends delivered, dead, cancelled (no longer eligible) or merged (a sibling's
+// household notice covers it). Tasks and contacts start pending.
+namespace outbox_status {
+inline constexpr const char* kHeld = "held";
+inline constexpr const char* kAwaitingApproval = "awaiting_approval";
+inline constexpr const char* kPending = "pending";
+inline constexpr const char* kDelivered = "delivered";
+inline constexpr const char* kDead = "dead";
+inline constexpr const char* kCancelled = "cancelled";
+inline constexpr const char* kMerged = "merged";
+}  // namespace outbox_status
+
 struct OutboxEntry {
   int64_t id = 0;
   PlannedAction action;
   std::string rules_version;
   std::string status;
+  std::string status_reason;            // why a notice is held, cancelled or merged
+  std::optional<Date> issued_on;        // notices: the as-of date they were released on
+  std::string household_students;       // household notices: every student it covers, ';'-separated
   int attempts = 0;
   std::string last_error;
   std::string remote_id;
@@ -139,8 +156,31 @@ class Store {
   int64_t InsertTierChange(const std::string& student_id, int school_year, const TierChange& change,
                            const std::string& reason, const std::string& rules_version, Date as_of);
   void SupersedeTierChange(int64_t id);
-  // Returns false when an entry with the same idempotency key exists already.
+  // Returns false when an entry with the same idempotency key exists already. A notice
+  // starts held; anything else starts pending. `tier_change_id` is 0 for decisions that
+  // are not tier changes.
   bool InsertOutbox(const PlannedAction& action, int64_t tier_change_id, const std::string& rules_version);
+
+  // --- Playbook state ----------------------------------------------------------------
+  // Every outbox entry of the student in the school year, oldest first.
+  std::vector<OutboxEntry> LoadStudentOutbox(const std::string& student_id, int school_year);
+  // Sets an entry's status and the reason; `issued_on` is written when given.
+  void SetOutboxStatus(int64_t id, const std::string& status, const std::string& reason,
+                       std::optional<Date> issued_on = std::nullopt);
+  // Releases a notice awaiting approval for delivery. Returns an error naming the key when
+  // no such notice awaits approval.
+  Status ApproveNotice(const std::string& idempotency_key, Date approved_on);
+  // Records that staff finished a task, so it no longer escalates. Returns an error when no
+  // task has the key.
+  Status CompleteTask(const std::string& idempotency_key, Date completed_on);
+  std::set<std::string> CompletedTasks(const std::string& student_id, int school_year);
+  std::optional<StudentProfile> LoadStudentProfile(const std::string& student_id);
+  // The tier the student was in at the last evaluation of `school_year`.
+  std::optional<int> LoadTier(const std::string& student_id, int school_year);
+  // Folds notices of the same template for siblings of one household, released on
+  // `issued_on`, into the one of the lowest id; the others become merged. Returns how many
+  // were merged.
+  size_t MergeHouseholdNotices(int school_year, Date issued_on);
 
   // --- Outbox delivery -------------------------------------------------------------
   std::vector<OutboxEntry> DueOutbox(int64_t now_unix, size_t limit);
@@ -159,6 +199,9 @@ class Store {
 
  private:
   void Migrate();
+  // Replaces the student profiles held from the snapshot's origin, inside ApplySnapshot's
+  // transaction. Profiles do not change tiers, so no student becomes dirty.
+  void ApplyStudentProfiles(const Snapshot& snapshot, ApplyStats& stats);
 
   sqlite::Database db_;
 };

@@ -8,11 +8,14 @@ const std::vector<std::string>& RequiredCsvFields(CsvKind kind) {
   static const std::vector<std::string> kCalendar = {"school_id", "date"};
   static const std::vector<std::string> kEnrollments = {"student_id", "school_id", "entry_date"};
   static const std::vector<std::string> kAttendance = {"student_id", "date", "code"};
+  static const std::vector<std::string> kStudents = {"student_id"};
   switch (kind) {
     case CsvKind::kCalendar:
       return kCalendar;
     case CsvKind::kEnrollments:
       return kEnrollments;
+    case CsvKind::kStudents:
+      return kStudents;
     case CsvKind::kAttendance:
       break;
   }
@@ -23,11 +26,14 @@ const std::vector<std::string>& OptionalCsvFields(CsvKind kind) {
   static const std::vector<std::string> kCalendar = {"instructional_fraction"};
   static const std::vector<std::string> kEnrollments = {"exit_date", "grade"};
   static const std::vector<std::string> kAttendance = {"school_id", "period", "duration", "reason"};
+  static const std::vector<std::string> kStudents = {"household_id", "preferred_language", "grade"};
   switch (kind) {
     case CsvKind::kCalendar:
       return kCalendar;
     case CsvKind::kEnrollments:
       return kEnrollments;
+    case CsvKind::kStudents:
+      return kStudents;
     case CsvKind::kAttendance:
       break;
   }
@@ -168,6 +174,13 @@ Result<Snapshot> ParseCsvSnapshot(const CsvSourceConfig& config, const std::stri
       }
       enrollment.grade = get("grade");
       snapshot.enrollments.push_back(std::move(enrollment));
+    } else if (config.kind == CsvKind::kStudents) {
+      StudentProfile profile;
+      if (!required_text("student_id", profile.student_id)) continue;
+      profile.household_id = get("household_id");
+      profile.preferred_language = get("preferred_language");
+      profile.grade = get("grade");
+      snapshot.students.push_back(std::move(profile));
     } else {
       AttendanceEvent event;
       std::optional<Date> date;

@@ -6,6 +6,7 @@
 //   calendar:     school_id, date, [instructional_fraction]   (fraction defaults to 1)
 //   enrollments:  student_id, school_id, entry_date, [exit_date], [grade]
 //   attendance:   student_id, date, code, [school_id], [period], [duration], [reason]
+//   students:     student_id, [household_id], [preferred_language], [grade]
 
 #include <map>
 #include <memory>
@@ -16,7 +17,7 @@
 
 namespace tiersync {
 
-enum class CsvKind { kCalendar, kEnrollments, kAttendance };
+enum class CsvKind { kCalendar, kEnrollments, kAttendance, kStudents };
 enum class DateFormat { kIso, kUs };  // YYYY-MM-DD, or MM/DD/YYYY as Synergy exports it
 
 struct CsvSourceConfig {
