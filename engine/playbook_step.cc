@@ -98,10 +98,13 @@ void TierEngine::ReviewNotices(const PlanningContext& context, EngineStats& stat
     return a->action.notice_level < b->action.notice_level;
   });
 
-  auto issued_level = [&entries](int level) {
+  // A level counts as sent once a notice of it is released for delivery; one still
+  // waiting for approval does not, so the next level cannot overtake it.
+  auto sent_level = [&entries](int level) {
     for (const auto& entry : entries) {
-      if (entry.action.kind == ActionKind::kNotice && entry.action.notice_level == level && entry.issued_on &&
-          entry.status != outbox_status::kCancelled) {
+      if (entry.action.kind != ActionKind::kNotice || entry.action.notice_level != level) continue;
+      if (entry.status == outbox_status::kPending || entry.status == outbox_status::kDelivered ||
+          entry.status == outbox_status::kMerged) {
         return true;
       }
     }
@@ -126,7 +129,7 @@ void TierEngine::ReviewNotices(const PlanningContext& context, EngineStats& stat
                              "excuse window: held until " + action.hold_until.ToString());
       continue;
     }
-    if (action.notice_level > 1 && !issued_level(action.notice_level - 1)) {
+    if (action.notice_level > 1 && !sent_level(action.notice_level - 1)) {
       store_.SetOutboxStatus(notice->id, outbox_status::kHeld,
                              "waiting for the level " + std::to_string(action.notice_level - 1) + " notice");
       continue;
@@ -145,6 +148,12 @@ std::optional<std::string> TierEngine::NoticeIneligibility(const OutboxEntry& en
   auto inputs = store_.LoadStudentInputs(school_year, &only);
   auto found = inputs.find(entry.action.student_id);
   if (found == inputs.end()) return "the student has no enrollment in " + entry.action.school_year.Label() + " any more";
+
+  // Derive from the stored events, not the derived days, so an excusal read since the
+  // last engine run already counts.
+  auto events = store_.LoadEvents(entry.action.student_id, school_year);
+  found->second.absence_days =
+      DeriveAbsences(found->second.enrollments, events, Calendars(school_year), settings_.rules).days;
 
   TierTimeline timeline;
   Evaluate(entry.action.student_id, found->second, as_of, &timeline);
