@@ -424,16 +424,27 @@ std::optional<std::string> NoticeIneligibility(const Playbook& playbook, const P
            " no longer holds with the current attendance data";
   }
 
-  const TierTimeline& timeline = *context.timeline;
-  if (notice.trigger == Trigger::kTierEntered && timeline.tier < notice.to_tier) {
-    return "the student is in Tier " + std::to_string(timeline.tier) + " now, below Tier " +
-           std::to_string(notice.to_tier);
+  if (notice.trigger != Trigger::kTierEntered) return std::nullopt;
+
+  // The tier the notice is about: its own rule's tier, which is lower than the decision's
+  // for a lower-level notice planned because the student skipped a tier.
+  int notice_tier = notice.to_tier;
+  for (const auto& rule : playbook.rules) {
+    if (rule.trigger != Trigger::kTierEntered) continue;
+    for (const auto& action : rule.actions) {
+      if (action.id == notice.action_id) notice_tier = std::min(notice_tier, rule.tier);
+    }
   }
-  if (notice.basis == NoticeBasis::kUnexcused && notice.trigger == Trigger::kTierEntered) {
+  const TierTimeline& timeline = *context.timeline;
+  if (timeline.tier < notice_tier) {
+    return "the student is in Tier " + std::to_string(timeline.tier) + " now, below Tier " +
+           std::to_string(notice_tier);
+  }
+  if (notice.basis == NoticeBasis::kUnexcused) {
     int unexcused_tier = ClassifyTier(timeline.totals.unexcused, timeline.totals.enrolled, *context.rules);
-    if (unexcused_tier < notice.to_tier) {
+    if (unexcused_tier < notice_tier) {
       return "unexcused absences alone (" + Days(timeline.totals.unexcused) + " of " + Days(timeline.totals.enrolled) +
-             " days enrolled) are below Tier " + std::to_string(notice.to_tier);
+             " days enrolled) are below Tier " + std::to_string(notice_tier);
     }
   }
   return std::nullopt;
