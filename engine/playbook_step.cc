@@ -98,8 +98,8 @@ void TierEngine::ReviewNotices(const PlanningContext& context, EngineStats& stat
     return a->action.notice_level < b->action.notice_level;
   });
 
-  // A level counts as sent once a notice of it is released for delivery; one still
-  // waiting for approval does not, so the next level cannot overtake it.
+  // A level counts as sent once a notice of it is released for delivery. One still
+  // waiting for approval does not count, so the next level cannot overtake it.
   auto sent_level = [&entries](int level) {
     for (const auto& entry : entries) {
       if (entry.action.kind != ActionKind::kNotice || entry.action.notice_level != level) continue;

@@ -114,8 +114,8 @@ Date AddInstructionalDays(const SchoolCalendar* calendar, Date start, int count)
 }
 
 Date AddBusinessDays(Date start, int count) {
-  // NOTE: business days here are Monday to Friday; public holidays are not skipped, so a
-  // deadline across a holiday comes one day early, which errs on the safe side.
+  // NOTE: business days here are Monday to Friday. Public holidays are not skipped, so a
+  // deadline across a holiday comes a day early.
   Date day = start;
   for (int remaining = count; remaining > 0;) {
     day = day + 1;

@@ -1,8 +1,8 @@
 #pragma once
 
-// The playbook: what the attendance data asks of the school, as tasks, documented contacts
-// and notices. A district writes it in YAML (config/playbook.yaml is the default); this file
-// holds its model, and rules/playbook_plan.h applies it to one student.
+// The playbook: the tasks, documented contacts and notices that the attendance data calls
+// for. A district writes it in YAML, with config/playbook.yaml as the default. This file
+// contains its model, and rules/playbook_plan.h applies it to one student.
 
 #include <map>
 #include <optional>
@@ -21,13 +21,13 @@ enum class ActionKind { kTask, kContact, kNotice };
 const char* ActionKindName(ActionKind kind);
 std::optional<ActionKind> ActionKindFromName(const std::string& name);
 
-// Which absences a notice relies on. An unexcused-based notice is checked again against the
+// The absences a notice relies on. An unexcused-based notice is checked again against the
 // unexcused absences alone before it is released.
 enum class NoticeBasis { kAnyAbsence, kUnexcused };
 
 const char* NoticeBasisName(NoticeBasis basis);
 
-// One action a rule asks for.
+// One action of a rule.
 struct ActionTemplate {
   std::string id;  // stable within the playbook, part of the idempotency key
   ActionKind kind = ActionKind::kTask;
@@ -83,8 +83,8 @@ struct PlaybookRule {
   std::string ParameterKey() const;
 };
 
-// What the playbook knows about a school: its level, its name for notices, and who holds
-// each role there.
+// A school's details for the playbook: its level, its name for notices, and the staff
+// member in each role there.
 struct SchoolProfile {
   std::string name;
   std::string level;                           // elementary, middle or high
@@ -152,8 +152,8 @@ struct PlannedAction {
 
 // Returns the idempotency key of one action for one decision. It depends only on the
 // student, the school year, the trigger with its parameters and occurrence, and the action
-// id, so the same decision found again (a replay, a crash and rerun, a late correction that
-// moves it by a few days) yields the same key.
+// id. So the same decision found again yields the same key, whether by a replay, a rerun
+// after a crash, or a late correction that moves it by a few days.
 std::string ActionKey(const std::string& student_id, SchoolYear year, Trigger trigger,
                       const std::string& parameters, int occurrence, const std::string& action_id);
 

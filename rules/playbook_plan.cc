@@ -400,8 +400,8 @@ std::vector<PlannedAction> PlanStudent(const Playbook& playbook, const PlanningC
 
 std::optional<std::string> NoticeIneligibility(const Playbook& playbook, const PlannedAction& notice,
                                                const PlanningContext& context) {
-  // The rule that made the notice is the one with its trigger and parameters; the notice's
-  // action may belong to another rule when it was planned as a missing lower level.
+  // The rule that made the notice is the one with its trigger and parameters. The notice's
+  // action belongs to another rule when it was planned as a missing lower level.
   std::optional<size_t> rule_index;
   for (size_t index = 0; index < playbook.rules.size() && !rule_index; ++index) {
     const PlaybookRule& rule = playbook.rules[index];

@@ -5,7 +5,7 @@
 //
 // Every trigger is evaluated over the student's whole school year up to the as-of date and
 // yields its occurrences in date order. Only the latest occurrence of each rule makes
-// actions, so syncing every day or once a month creates each action at most once, and a
+// actions, so syncing every day or once a month creates each action at most once. A
 // student who went from Tier 1 to Tier 3 between two runs gets the Tier 3 actions, not
 // stale Tier 2 ones. For tier triggers, only the latest tier change counts at all.
 
@@ -67,7 +67,7 @@ std::vector<Decision> EvaluateTrigger(const Playbook& playbook, size_t rule_inde
 // Whether the rule's conditions hold for the student.
 bool ConditionsHold(const Playbook& playbook, const RuleConditions& conditions, const PlanningContext& context);
 
-// Plans the actions the playbook asks for at the context's as-of date: the latest
+// Plans the actions the playbook requires at the context's as-of date: the latest
 // decision of each rule whose conditions hold, dated on or after the playbook's effective
 // date. Notice bodies are rendered in the family's language, or the fallback language.
 std::vector<PlannedAction> PlanStudent(const Playbook& playbook, const PlanningContext& context);

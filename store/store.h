@@ -68,9 +68,9 @@ struct TierChangeRow {
   std::optional<std::string> superseded_at;
 };
 
-// Outbox statuses. A notice starts held (or pending when nothing holds it), may wait for
-// approval, and ends delivered, dead, cancelled (no longer eligible) or merged (a sibling's
-// household notice covers it). Tasks and contacts start pending.
+// Outbox statuses. A notice starts held until the engine's checks release it, may wait
+// for approval, and ends delivered, dead, cancelled (no longer eligible) or merged (a
+// sibling's household notice covers it). Tasks and contacts start pending.
 namespace outbox_status {
 inline constexpr const char* kHeld = "held";
 inline constexpr const char* kAwaitingApproval = "awaiting_approval";
