@@ -122,6 +122,10 @@ std::string FormatSummary(const CycleSummary& summary, const Config& config) {
       << " superseded by corrected data)\n";
   out << "  tasks created: " << summary.engine.actions_created << "; delivered: " << summary.delivery.delivered
       << "; outbox pending: " << outbox("pending") << ", dead letters: " << outbox("dead") << "\n";
+  out << "  notices released: " << summary.engine.notices_released << ", cancelled: "
+      << summary.engine.notices_cancelled + summary.delivery.cancelled << ", merged into household notices: "
+      << summary.engine.notices_merged << "; held: " << outbox("held")
+      << ", awaiting approval: " << outbox("awaiting_approval") << "\n";
   return out.str();
 }
 

@@ -1,7 +1,8 @@
 // A replay of the Grand Bend 2021-2022 school year, one sync per instructional day, with
 // the default playbook and the example configuration. The counts below are the table in
-// docs/playbook.md; each is also derived from the stored tier changes and absences, so a
-// planner bug cannot hide behind a re-recorded number.
+// docs/playbook.md. The tier, plan review and consecutive absence rows are also derived
+// from the stored tier changes and absences, so a planner bug cannot hide behind a
+// re-recorded number.
 
 #include <gtest/gtest.h>
 

@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "connectors/file/file_sink.h"
 #include "daemon/cycle.h"
+#include "store/schema.h"
 #include "tests/support/test_support.h"
 
 namespace tiersync {
@@ -277,6 +278,33 @@ TEST(PlaybookCycle, StaffApprovalGatesNotice) {
   EXPECT_NE(district.SinkOutput().find("tier3-notice"), std::string::npos);
 }
 
+TEST(PlaybookCycle, ApproveThroughCommandLine) {
+  PlaybookDistrict district(TestPlaybook("safety: { staff_approval: true }\n"));
+  district.Enroll("2001", "S1", Day(0));
+  district.SetAbsences({{"2001", Day(12)}, {"2001", Day(13)}});
+  district.Sync(Day(13));
+  std::string key = district.Outbox("tier3-notice").at(0).action.idempotency_key;
+  std::string config = district.dir().File("tiersync.yaml");
+
+  auto listed = testing::RunCommand(testing::TiersyncBinary() + " outbox --config " + config +
+                                    " --status awaiting_approval 2>&1");
+  EXPECT_EQ(listed.status, 0) << listed.output;
+  EXPECT_NE(listed.output.find(key + ",awaiting_approval,notice,tier3-notice,2001,S1,tier_entered,2021-09-09"),
+            std::string::npos)
+      << listed.output;
+
+  auto approved = testing::RunCommand(testing::TiersyncBinary() + " approve --config " + config + " --key " + key +
+                                      " --on 2021-09-10 2>&1");
+  EXPECT_EQ(approved.status, 0) << approved.output;
+  auto again = testing::RunCommand(testing::TiersyncBinary() + " approve --config " + config + " --key " + key +
+                                   " --on 2021-09-10 2>&1");
+  EXPECT_EQ(again.status, 1);
+  EXPECT_NE(again.output.find("no notice with key " + key + " awaits approval"), std::string::npos) << again.output;
+
+  district.Sync(Day(14));
+  EXPECT_EQ(district.Outbox("tier3-notice").at(0).status, "delivered");
+}
+
 TEST(PlaybookCycle, SiblingsShareOneNotice) {
   PlaybookDistrict district(TestPlaybook("safety: { one_notice_per_household: true }\n"));
   district.Enroll("3001", "S1", Day(0), "H7", "es");
@@ -333,6 +361,58 @@ TEST(PlaybookCycle, Tier4NoticeWaitsForTier3Approval) {
   district.Sync(Day(10));
   EXPECT_EQ(district.Outbox("tier3-notice").at(0).status, "delivered");
   EXPECT_EQ(district.Outbox("tier4-notice").at(0).status, "awaiting_approval");
+}
+
+TEST(PlaybookCycle, CompletedTaskDoesNotEscalate) {
+  PlaybookDistrict district(TestPlaybook("escalation: [counselor, principal]\n", "v1", R"(
+  - when: { task_overdue: { grace_days: 0 } }
+    actions:
+      - { id: escalate, kind: task, due_in_instructional_days: 2, title: "Overdue" }
+)"));
+  district.Enroll("7001", "S1", Day(0));
+  district.Enroll("7002", "S1", Day(0));
+  district.SetAbsences({{"7001", Day(12)}, {"7002", Day(12)}});  // Tier 2 at Day(12)
+  district.Sync(Day(12));
+  auto plans = district.Outbox("tier2-plan");
+  ASSERT_EQ(plans.size(), 2u);
+  EXPECT_EQ(plans[0].action.due_date, Day(22));
+  ASSERT_TRUE(district.store().CompleteTask(plans[0].action.idempotency_key, Day(21)).ok());
+  EXPECT_FALSE(district.store().CompleteTask("no-such-key", Day(21)).ok());
+
+  district.Sync(Day(23));
+  auto escalations = district.Outbox("escalate");
+  ASSERT_EQ(escalations.size(), 1u);
+  EXPECT_EQ(escalations[0].action.student_id, "7002");
+  EXPECT_EQ(escalations[0].action.role, "principal");
+  EXPECT_EQ(escalations[0].action.title, "Overdue: Prevention plan");
+  EXPECT_EQ(escalations[0].action.change_date, Day(23));
+  EXPECT_EQ(escalations[0].action.due_date, Day(25));
+}
+
+TEST(PlaybookStore, MigratesVersionOneOutbox) {
+  TempDir dir;
+  {
+    sqlite::Database db(dir.File("old.db"), true);
+    db.Exec(SchemaMigrations()[0]);
+    db.Exec("PRAGMA user_version = 1");
+    db.Exec("INSERT INTO tier_change (id, student_id, school_year, change_date, from_tier, to_tier, occurrence, "
+            "reason, rules_version, recorded_as_of, recorded_at) VALUES (1, '8001', 2021, 18900, 1, 2, 1, 'r', "
+            "'old', 18900, 'x')");
+    db.Exec("INSERT INTO outbox (idempotency_key, tier_change_id, kind, action_id, role, title, notice_template, "
+            "student_id, school_id, school_year, trigger_name, from_tier, to_tier, change_date, due_date, reason, "
+            "rules_version, status, created_at) VALUES ('k1', 1, 'task', 'plan', 'counselor', 'Plan', '', '8001', "
+            "'S1', 2021, 'tier_entered', 1, 2, 18900, 18910, 'r', 'old', 'delivered', 'x')");
+  }
+  auto store = Store::Open(dir.File("old.db"));
+  ASSERT_TRUE(store.ok()) << store.error().message;
+  EXPECT_EQ((*store)->SchemaVersion(), static_cast<int>(SchemaMigrations().size()));
+  auto entries = (*store)->LoadStudentOutbox("8001", 2021);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].action.idempotency_key, "k1");
+  EXPECT_EQ(entries[0].status, "delivered");
+  EXPECT_EQ(entries[0].action.trigger_parameters, "2");
+  EXPECT_EQ(entries[0].action.trigger, Trigger::kTierEntered);
+  EXPECT_EQ(entries[0].rules_version, "old");
 }
 
 // --- School years and versions ------------------------------------------------------------

@@ -187,6 +187,15 @@ TEST_F(PlanTest, ConsecutiveAbsencesBrokenByHalfDay) {
   EXPECT_EQ(actions[0].change_date, Day(34));
 }
 
+TEST_F(PlanTest, StaleAbsencePatternMakesNothing) {
+  Playbook playbook = LoadText(std::string(kConsecutivePlaybook) + "safety: { stale_after_days: 5 }\n");
+  Absent(30);
+  Absent(31);
+  Absent(32);
+  EXPECT_EQ(Plan(playbook, Day(37)).size(), 1u);  // 5 instructional days later: still acts
+  EXPECT_TRUE(Plan(playbook, Day(38)).empty());
+}
+
 const char* kWindowPlaybook = R"(
 version: "t1"
 rules:
