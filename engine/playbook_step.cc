@@ -114,6 +114,8 @@ void TierEngine::ReviewNotices(const PlanningContext& context, EngineStats& stat
   const SafetySettings& safety = settings_.playbook.safety;
   for (OutboxEntry* notice : notices) {
     const PlannedAction& action = notice->action;
+    // NOTE: when a household notice is cancelled here, the siblings' notices merged into it
+    // stay merged and are not sent; their own rules fire again only on a new decision.
     if (auto reason = tiersync::NoticeIneligibility(settings_.playbook, action, context)) {
       store_.SetOutboxStatus(notice->id, outbox_status::kCancelled, *reason);
       notice->status = outbox_status::kCancelled;

@@ -193,6 +193,8 @@ size_t Store::MergeHouseholdNotices(int school_year, Date issued_on) {
     group.members.emplace_back(statement.Int(0), statement.Text(3));
   }
 
+  // NOTE: the kept notice's body is rendered for its own student; the other students reach
+  // the letter only through household_students, for the SIS mail merge to list them.
   size_t merged = 0;
   auto set_students = db_.Prepare("UPDATE outbox SET household_students = ? WHERE id = ?");
   for (const auto& [key, group] : groups) {

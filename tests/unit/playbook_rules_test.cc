@@ -598,6 +598,40 @@ rules:
   EXPECT_NE(error.find("give exactly one trigger"), std::string::npos) << error;
 }
 
+TEST(PlaybookLoad, RejectsUnknownSchoolLevel) {
+  std::string error = LoadError(R"(
+version: "t1"
+rules:
+  - when: { entered_tier: 2, school_level: junior-high }
+    actions:
+      - { id: a, kind: task, role: teacher, due_in_instructional_days: 2, title: "A" }
+)");
+  EXPECT_NE(error.find(":4:"), std::string::npos) << error;
+  EXPECT_NE(error.find("'junior-high' is not one of: elementary, middle, high"), std::string::npos) << error;
+}
+
+TEST(PlaybookLoad, RejectsRoleOnOverdueRule) {
+  std::string error = LoadError(R"(
+version: "t1"
+rules:
+  - when: { task_overdue: { grace_days: 1 } }
+    actions:
+      - { id: a, kind: task, role: teacher, due_in_instructional_days: 2, title: "A" }
+)");
+  EXPECT_NE(error.find("leave role out"), std::string::npos) << error;
+}
+
+TEST(PlaybookLoad, RejectsFallbackOutsideLanguages) {
+  std::string error = LoadError(R"(
+version: "t1"
+notices:
+  languages: [en, es]
+  fallback_language: vi
+rules: []
+)");
+  EXPECT_NE(error.find("'vi' is not in notices.languages"), std::string::npos) << error;
+}
+
 TEST(PlaybookLoad, DefaultPlaybookLoads) {
   auto playbook = LoadPlaybook(testing::SourcePath("config/playbook.yaml"));
   ASSERT_TRUE(playbook.ok()) << playbook.error().message;
