@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -101,8 +102,7 @@ struct HttpClient::Impl {
         if (error) url_error = "cannot load the system's trusted certificates: " + error.message();
       }
       if (settings.tls.verify) {
-        tls->set_verify_mode(ssl::verify_peer);
-        tls->set_verify_callback(ssl::host_name_verification(host));
+        tls->set_verify_mode(ssl::verify_peer);  // the host name check is set per connection
       } else {
         tls->set_verify_mode(ssl::verify_none);
       }
@@ -173,10 +173,26 @@ struct HttpClient::Impl {
     }
 
     if (secure) {
-      // Server Name Indication, so a server with several certificates picks this host's.
-      if (!SSL_set_tlsext_host_name(encrypted->native_handle(), host.c_str())) {
+      // Server Name Indication, so a server with several certificates picks this host's
+      // (RFC 6066 allows only names there, not addresses).
+      error_code not_an_address;
+      asio::ip::make_address(host, not_an_address);
+      if (not_an_address && !SSL_set_tlsext_host_name(encrypted->native_handle(), host.c_str())) {
         Close();
         return Failure{FailureKind::kTls, false, "cannot set the TLS server name " + host};
+      }
+      if (settings.tls.verify) {
+        // OpenSSL checks the name during verification, so a mismatch has its own error code.
+        X509_VERIFY_PARAM* parameters = SSL_get0_param(encrypted->native_handle());
+        error_code not_an_address;
+        asio::ip::make_address(host, not_an_address);
+        int set = not_an_address ? X509_VERIFY_PARAM_set1_host(parameters, host.c_str(), host.size())
+                                 : X509_VERIFY_PARAM_set1_ip_asc(parameters, host.c_str());
+        if (set != 1) {
+          Close();
+          return Failure{FailureKind::kTls, false, "cannot set the expected certificate name " + host};
+        }
+        X509_VERIFY_PARAM_set_hostflags(parameters, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
       }
       error_code handshake_error;
       Tcp().expires_after(settings.connect_timeout);
@@ -189,7 +205,9 @@ struct HttpClient::Impl {
           return Failure{FailureKind::kTimeout, false, "TLS handshake with " + display_url + " timed out"};
         }
         if (settings.tls.verify && verify_result != X509_V_OK) {
-          std::string hint = verify_result == X509_V_ERR_HOSTNAME_MISMATCH
+          bool name_mismatch = verify_result == X509_V_ERR_HOSTNAME_MISMATCH ||
+                               verify_result == X509_V_ERR_IP_ADDRESS_MISMATCH;
+          std::string hint = name_mismatch
                                  ? "; the certificate was issued for another host name, so check the host in the URL"
                                  : "; check the server's certificate chain and the CA file (tls.ca_file)";
           return Failure{FailureKind::kTlsVerify, false,

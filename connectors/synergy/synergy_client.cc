@@ -73,15 +73,19 @@ SynergyResult<std::string> SynergyClient::CallOnce(const ServiceCall& call) {
       auto since = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now() - *last_login_);
       if (since < settings_.min_login_interval) clock_.Sleep(settings_.min_login_interval - since);
     }
-    last_login_ = clock_.Now();
-    ++logins_;
   } else {
     std::string cookie_header;
     for (const auto& [name, value] : cookies_) cookie_header += (cookie_header.empty() ? "" : "; ") + name + "=" + value;
     request.headers.emplace_back("Cookie", cookie_header);
   }
 
+  auto sent_at = clock_.Now();
   http::HttpResult response = transport_->Send(request);
+  // Only a request that reached the server counts as a login there.
+  if (login && (response.ok() || response.error().request_sent)) {
+    last_login_ = sent_at;
+    ++logins_;
+  }
   if (!response) {
     const http::Failure& failure = response.error();
     return SynergyError{FromFailureKind(failure.kind), failure.message, failure.request_sent};

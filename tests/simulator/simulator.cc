@@ -335,6 +335,7 @@ struct SynergySimulator::Impl {
     }
     if (handle == synergy::kImportHandle && method == "ImportData") {
       if (LocalName(root) != "ROOT") return rt_error("ImportData expects a ROOT document");
+      sqlite::Transaction transaction(db);
       auto insert = db.Prepare("INSERT INTO import (element, key, attributes) VALUES (?, ?, ?)");
       int64_t rows = 0;
       for (pugi::xml_node row = root.first_child(); row; row = row.next_sibling()) {
@@ -348,6 +349,7 @@ struct SynergySimulator::Impl {
             .Bind(3, attributes).Run();
         ++rows;
       }
+      transaction.Commit();
       return "<IMPORTDATA_RESULT IMPORT_ID=\"" + std::to_string(db.LastInsertRowId()) + "\" ROWS=\"" +
              std::to_string(rows) + "\"/>";
     }
