@@ -14,8 +14,8 @@ namespace tiersync {
 struct Error {
   std::string message;
   // Set when retrying cannot help until someone acts (wrong credentials, a rejected
-  // certificate, a server that cannot be reached): the cycle stops, and outbox entries
-  // keep their attempt count.
+  // certificate, a server that cannot be reached). The cycle then stops, and outbox
+  // entries keep their attempt count.
   bool needs_operator = false;
 };
 

@@ -452,11 +452,14 @@ SynergySinkConfig ParseSynergySink(const Node& node) {
     config.templates[kind] = std::move(import_template);
   }
   Node key_check = node.Required("key_check");
-  key_check.AllowOnly({"report_id", "format", "key_column", "options"});
+  key_check.AllowOnly({"report_id", "format", "key_column", "options", "before_every_send"});
   config.key_check.report_id = key_check.Required("report_id").Text();
   config.key_check.format = ParseReportFormat(key_check["format"]);
   config.key_check.key_column = key_check["key_column"].TextOr("IDEMPOTENCY_KEY");
   config.key_check.options = ParseOptions(key_check["options"]);
+  if (key_check["before_every_send"].defined()) {
+    config.check_before_every_send = key_check["before_every_send"].Boolean();
+  }
   config.max_uncertain_rounds = static_cast<int>(node["max_uncertain_rounds"].IntegerOr(4, 1, 20));
   return config;
 }

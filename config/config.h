@@ -60,7 +60,7 @@ Result<Config> LoadConfig(const std::string& path);
 Result<Playbook> LoadPlaybook(const std::string& path);
 
 // Makes the source for `config`. A synergy_report source reads through `client` (which must
-// then be non-null) and covers what `plan` says.
+// then be non-null) and covers the dates in `plan`.
 std::unique_ptr<Source> MakeSource(const SourceConfig& config, synergy::SynergyClient* client = nullptr,
                                    const SynergyReadPlan& plan = {});
 

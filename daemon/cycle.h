@@ -46,8 +46,8 @@ struct CycleSummary {
 // source is applied; what earlier sources applied stays, with their cursors) or the store
 // fails. `now_unix` drives delivery backoff.
 // A source or sink failure that needs an operator (bad credentials, a rejected
-// certificate, an unreachable server) ends the cycle with that error and loses nothing:
-// cursors stay, and outbox entries stay pending without counting an attempt.
+// certificate, an unreachable server) ends the cycle with that error and loses nothing.
+// Cursors stay, and outbox entries stay pending without counting an attempt.
 Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, int64_t now_unix,
                               const CycleOptions& options = {});
 

@@ -261,7 +261,7 @@ struct HttpClient::Impl {
     message.body() = request.body;
     message.prepare_payload();
 
-    // A kept-alive connection may have been closed by the server while idle; a write that
+    // The server may have closed a kept-alive connection while it was idle. A write that
     // fails on it sent nothing, so one fresh connection is tried.
     bool reused = connected;
     if (!connected) {

@@ -1,6 +1,6 @@
 #pragma once
 
-// A blocking HTTP/1.1 client on Boost.Beast with TLS through OpenSSL. One client holds one
+// A blocking HTTP/1.1 client on Boost.Beast with TLS through OpenSSL. One client keeps one
 // keep-alive connection to one server and reconnects when the server closes it. Every
 // network step (resolve, connect, TLS handshake, write, read) has its own deadline.
 //

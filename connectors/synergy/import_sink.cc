@@ -82,8 +82,9 @@ Result<DeliveryReceipt> SynergyImportSink::Deliver(const std::vector<OutboxEntry
   std::vector<OutboxEntry> pending = batch;
   std::string range = std::to_string(batch.front().id) + ".." + std::to_string(batch.back().id);
 
-  // An entry that failed before may have reached Synergy: check before sending it again.
-  bool check_first = std::any_of(batch.begin(), batch.end(), [](const OutboxEntry& entry) { return entry.attempts > 0; });
+  // An entry that failed before may have reached Synergy, so check before sending it again.
+  bool check_first = config_.check_before_every_send ||
+                     std::any_of(batch.begin(), batch.end(), [](const OutboxEntry& entry) { return entry.attempts > 0; });
 
   for (int round = 1; round <= config_.max_uncertain_rounds; ++round) {
     if (check_first) {

@@ -5,10 +5,11 @@
 // entry's kind (task, contact, notice). Every template carries the idempotency key.
 //
 // ImportData has no idempotency of its own, so a request whose effect is unknown (a timeout
-// or broken connection after sending, a 5xx, a cut-short answer) is never simply sent
-// again: the sink first runs the configured key-check report, drops the entries whose keys
-// Synergy already holds, and sends only the rest. Entries that failed in an earlier cycle
-// are checked the same way before they are sent.
+// or broken connection after sending, a 5xx, a cut-short response) is never simply sent
+// again. The sink first runs the configured key-check report, drops the entries whose keys
+// Synergy already has, and sends only the rest. Entries that failed in an earlier cycle are
+// checked the same way before they are sent, and so is every batch when
+// check_before_every_send is on.
 
 #include <map>
 #include <string>
@@ -33,6 +34,10 @@ struct SynergySinkConfig {
   std::map<ActionKind, ImportTemplate> templates;  // one per kind
   KeyCheckConfig key_check;
   int max_uncertain_rounds = 4;  // check-and-resend rounds within one delivery
+  // Run the key check before every send, not only after a failure. This also covers a crash
+  // between a successful ImportData and the outbox recording it, at the cost of one report
+  // job per batch.
+  bool check_before_every_send = true;
 };
 
 // Checks that a template renders {idempotency_key} into some attribute.

@@ -43,7 +43,16 @@ const char* ErrorKindName(ErrorKind kind) {
   return "connection failed";
 }
 
+namespace {
+
+// A 4xx other than 408 (timeout) and 429 (too many requests) means the request itself is
+// wrong (a bad URL path, a proxy that denies access), so repeating it cannot help.
+bool ClientError(int status) { return status >= 400 && status < 500 && status != 408 && status != 429; }
+
+}  // namespace
+
 bool SynergyError::Retryable() const {
+  if (kind == ErrorKind::kHttpStatus && ClientError(http_status)) return false;
   switch (kind) {
     case ErrorKind::kAuthentication:
     case ErrorKind::kTlsVerify:
@@ -56,7 +65,7 @@ bool SynergyError::Retryable() const {
 
 bool SynergyError::NeedsOperator() const {
   return kind == ErrorKind::kAuthentication || kind == ErrorKind::kTlsVerify || kind == ErrorKind::kInvalidUrl ||
-         kind == ErrorKind::kConnect;
+         kind == ErrorKind::kConnect || (kind == ErrorKind::kHttpStatus && ClientError(http_status));
 }
 
 std::string XmlEscape(std::string_view text) {
@@ -248,8 +257,8 @@ ErrorKind ClassifyRtError(std::string_view message) {
       lower.find("password") != std::string::npos) {
     return ErrorKind::kAuthentication;
   }
-  // NOTE: no public source quotes Synergy's wording for a refused rapid second login; this
-  // matches the simulator's message and the likely words of a real one.
+  // NOTE: no public source quotes Synergy's wording for a rejected rapid second login. These
+  // patterns match the simulator's message and are a guess at a real server's.
   if (lower.find("login refused") != std::string::npos || lower.find("too soon") != std::string::npos ||
       lower.find("session already") != std::string::npos) {
     return ErrorKind::kLoginRefused;
@@ -259,14 +268,15 @@ ErrorKind ClassifyRtError(std::string_view message) {
 
 SynergyResult<std::string> ParseResponse(Protocol protocol, int http_status, std::string_view body) {
   if (http_status != 200 && !(protocol == Protocol::kSoap && http_status == 500)) {
-    return SynergyError{ErrorKind::kHttpStatus, "HTTP status " + std::to_string(http_status) +
-                                                    " (body starts: " + Excerpt(body) + ")", false};
+    return SynergyError{ErrorKind::kHttpStatus,
+                        "HTTP status " + std::to_string(http_status) + " (body starts: " + Excerpt(body) + ")", false,
+                        http_status};
   }
   pugi::xml_document envelope;
   pugi::xml_parse_result parsed = envelope.load_buffer(body.data(), body.size());
   if (!parsed) {
     if (http_status != 200) {
-      return SynergyError{ErrorKind::kHttpStatus, "HTTP status " + std::to_string(http_status), false};
+      return SynergyError{ErrorKind::kHttpStatus, "HTTP status " + std::to_string(http_status), false, http_status};
     }
     return Malformed(std::string("response is not XML: ") + parsed.description(), body);
   }
@@ -283,7 +293,7 @@ SynergyResult<std::string> ParseResponse(Protocol protocol, int http_status, std
       return SynergyError{ErrorKind::kRemote, "SOAP fault: " + reason, false};
     }
     if (http_status != 200) {
-      return SynergyError{ErrorKind::kHttpStatus, "HTTP status " + std::to_string(http_status), false};
+      return SynergyError{ErrorKind::kHttpStatus, "HTTP status " + std::to_string(http_status), false, http_status};
     }
     pugi::xml_node result_node = DescendantByLocalName(soap_body, "ProcessWebServiceRequestResult");
     if (!result_node) return Malformed("SOAP response has no ProcessWebServiceRequestResult", body);
@@ -392,9 +402,9 @@ SynergyResult<std::string> RevReportToCsv(std::string_view rev_report_xml) {
   std::string csv;
   for (size_t i = 0; i < columns.size(); ++i) csv += (i ? "," : "") + CsvField(columns[i].label);
   csv += "\n";
-  // NOTE: the samples seen show rows as elements under REV_DATA_ROOT with one attribute per
-  // label; rows nested in group elements are found by descending into elements that carry
-  // no attribute of their own.
+  // NOTE: the public samples show rows as elements under REV_DATA_ROOT with one attribute
+  // per label. Rows nested in group elements are found by descending into elements that
+  // have no attribute of their own, which is a guess at the nested shape.
   std::vector<pugi::xml_node> pending = {ChildByLocalName(*root, "REV_DATA_ROOT")};
   while (!pending.empty()) {
     pugi::xml_node parent = pending.back();

@@ -47,9 +47,10 @@ const char* ErrorKindName(ErrorKind kind);
 struct SynergyError {
   ErrorKind kind = ErrorKind::kRemote;
   std::string message;
-  // The server may have acted on the request although no usable answer came back (a
+  // The server may have acted on the request although no usable response came back (a
   // timeout or a broken connection after the request was sent).
   bool maybe_processed = false;
+  int http_status = 0;  // set for kHttpStatus
 
   // Whether trying again can succeed without a configuration change.
   bool Retryable() const;
@@ -133,7 +134,7 @@ SynergyResult<std::string> ParseReportResult(std::string_view result_xml, Report
 // Converts a decoded REV_REPORT document to CSV text with a header row.
 SynergyResult<std::string> RevReportToCsv(std::string_view rev_report_xml);
 
-// Quotes a CSV field when it holds a comma, quote or line break.
+// Quotes a CSV field when it contains a comma, quote or line break.
 std::string CsvField(std::string_view value);
 
 }  // namespace tiersync::synergy

@@ -219,7 +219,7 @@ Result<std::vector<Snapshot>> SynergyReportSource::ReadAttendance(const SynergyR
   unreadable.rejected = std::move(parsed->rejected);
 
   for (auto& event : parsed->events) {
-    // Synergy's reason codes count through their TYPE (EXC, UNE, TDY, ...); an unknown code
+    // Synergy's reason codes count through their TYPE (EXC, UNE, TDY, ...). An unknown code
     // stays as it is, so the rules keep its events aside as unknown.
     auto type = code_types.find(event.category);
     if (type != code_types.end()) {

@@ -6,9 +6,9 @@
 //
 // Origins: the calendar, the enrollments and the absence-reason codes are each one origin,
 // read whole every cycle. Attendance is split into one origin per calendar month
-// ("<source>:daily_attendance:2021-10"). A day-to-day read asks for the months that the
-// recent window touches and replaces only those; a full read (the nightly reconciliation)
-// asks for the whole school year. Each month's cursor is a digest of its rows, so months
+// ("<source>:daily_attendance:2021-10"). A day-to-day read requests the months that the
+// recent window touches and replaces only those. A full read (the nightly reconciliation)
+// requests the whole school year. Each month's cursor is a digest of its rows, so months
 // that did not change are skipped and a late correction changes only its own month.
 
 #include <map>
@@ -49,7 +49,7 @@ struct SynergyReportSourceConfig {
   std::vector<SynergyReportConfig> reports;
 };
 
-// What one read covers.
+// The dates one read covers.
 struct SynergyReadPlan {
   Date as_of;
   SchoolYearStart year_start;

@@ -97,7 +97,8 @@ SynergyResult<std::string> SynergyClient::CallOnce(const ServiceCall& call) {
     SynergyError error = result.error();
     if (error.kind == ErrorKind::kAuthentication || error.kind == ErrorKind::kLoginRefused) cookies_.clear();
     // A 5xx or an unreadable body after a complete request leaves its effect unknown.
-    if (error.kind == ErrorKind::kHttpStatus || error.kind == ErrorKind::kMalformed) error.maybe_processed = true;
+    bool server_error = error.kind == ErrorKind::kHttpStatus && error.http_status >= 500;
+    if (server_error || error.kind == ErrorKind::kMalformed) error.maybe_processed = true;
     error.message = call.handle + "/" + call.method + " at " + display_url() + ": " + error.message;
     return error;
   }

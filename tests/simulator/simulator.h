@@ -20,14 +20,14 @@ namespace tiersync::testing {
 
 enum class Fault {
   kNone,
-  kLatency,               // process, then answer only after `latency`
-  kRtError,               // answer RT_ERROR without processing
-  kHttp500,               // answer HTTP 500 without processing
+  kLatency,               // process, then respond only after `latency`
+  kRtError,               // respond with RT_ERROR without processing
+  kHttp500,               // respond with HTTP 500 without processing
   kDropBeforeProcessing,  // close the connection without processing
   kDropAfterProcessing,   // process, then close without answering
   kTruncatedBody,         // process, then send half the body and close
   kStuckJob,              // ReportExecute: the job stays InProgress forever
-  kRefuseLogin,           // answer a refused login and end the session
+  kRefuseLogin,           // reject the login and end the session
 };
 
 const char* FaultName(Fault fault);
@@ -44,7 +44,7 @@ struct SimulatorOptions {
   std::chrono::milliseconds min_login_interval{0};
   int polls_until_done = 1;  // ReportStatus answers InProgress this many times first
   std::chrono::milliseconds latency{2000};
-  // The ImportData attribute that holds the idempotency key, for the key-check report.
+  // The ImportData attribute that contains the idempotency key, for the key-check report.
   std::string key_attribute = "IDEMPOTENCY_KEY";
 };
 

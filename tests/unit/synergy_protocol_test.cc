@@ -25,7 +25,7 @@ class FakeClock : public Clock {
   std::vector<std::chrono::milliseconds> sleeps;
 };
 
-// Answers each request with the next scripted reply and keeps what was sent.
+// Returns the next scripted reply for each request and records the requests sent.
 class FakeTransport : public http::Transport {
  public:
   std::vector<http::Request> sent;
@@ -139,9 +139,17 @@ TEST(SynergyProtocol, RtErrorsBecomeTypedErrors) {
   EXPECT_TRUE(other.error().Retryable());
   EXPECT_FALSE(other.error().NeedsOperator());
 
-  auto status = ParseResponse(Protocol::kForm, 503, "busy");
-  ASSERT_FALSE(status.ok());
-  EXPECT_EQ(status.error().kind, ErrorKind::kHttpStatus);
+  auto busy = ParseResponse(Protocol::kForm, 503, "busy");
+  ASSERT_FALSE(busy.ok());
+  EXPECT_EQ(busy.error().kind, ErrorKind::kHttpStatus);
+  EXPECT_TRUE(busy.error().Retryable());
+  EXPECT_FALSE(busy.error().NeedsOperator());
+
+  auto wrong_path = ParseResponse(Protocol::kForm, 404, "not found");
+  ASSERT_FALSE(wrong_path.ok());
+  EXPECT_EQ(wrong_path.error().kind, ErrorKind::kHttpStatus);
+  EXPECT_FALSE(wrong_path.error().Retryable());
+  EXPECT_TRUE(wrong_path.error().NeedsOperator());
 }
 
 TEST(SynergyProtocol, RevReportKeepsDuplicateLabels) {
@@ -233,7 +241,7 @@ TEST(SynergyClient, RetriesOnlyWhatCanHeal) {
   settings.min_login_interval = std::chrono::milliseconds(0);
   SynergyClient client(settings, std::move(transport), clock, [](int64_t bound) { return bound - 1; });
 
-  // Refused connections heal: two failures, then an answer.
+  // Refused connections heal: two failures, then a response.
   fake.replies.push_back(http::Failure{http::FailureKind::kConnect, false, "connection refused"});
   fake.replies.push_back(http::Failure{http::FailureKind::kConnect, false, "connection refused"});
   fake.replies.push_back(FormReply("<OK/>"));
@@ -273,6 +281,7 @@ TEST(SynergyImportSink, ChecksKeysAfterUncertainFailure) {
   task.attributes = {{"IDEMPOTENCY_KEY", "{idempotency_key}"}, {"TITLE", "{title}"}};
   config.templates[ActionKind::kTask] = task;
   config.key_check = {"KEYS", ReportFormat::kCsv, "IDEMPOTENCY_KEY", {{"KEYS", "{keys}"}}};
+  config.check_before_every_send = false;  // the first check comes after the uncertain failure
   SynergyImportSink sink(config, client);
 
   std::vector<OutboxEntry> batch(2);
