@@ -110,6 +110,9 @@ Result<DeliveryReceipt> SynergyImportSink::Deliver(const std::vector<OutboxEntry
       return DeliveryReceipt{import_id.empty() ? "ImportData" : "ImportData " + import_id};
     }
 
+    // NOTE: a request that the server has not processed yet when the key check runs can
+    // still be applied after it. A duplicate is then possible, and only a server slower than
+    // request_timeout_ms causes it, because ImportData offers no idempotent mode.
     const synergy::SynergyError& error = result.error();
     if (!error.maybe_processed) return ToError(error, "sink synergy, ImportData for outbox entries " + range);
     spdlog::warn("ImportData for outbox entries {} may or may not have been applied ({}); checking which keys "

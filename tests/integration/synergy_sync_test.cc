@@ -121,10 +121,10 @@ TEST(SynergySync, SoapOverPlainHttpGivesSameTiers) {
 TEST(SynergySync, ReplayWithFaultsDeliversEachTaskOnce) {
   TempDir dir;
   SimulatorOptions options;
-  options.latency = std::chrono::milliseconds(1500);
+  options.latency = std::chrono::milliseconds(2000);
   auto simulator = StartSimulator(dir, {}, options);
   SynergyConfigSetup setup{simulator->url()};
-  setup.request_timeout_ms = 500;  // shorter than the simulator's latency fault
+  setup.request_timeout_ms = 800;  // shorter than the simulator's latency fault
   setup.max_attempts = 8;
   Config config = Load(WriteSynergyConfig(dir, setup));
   config.synergy->session.poll_interval = std::chrono::milliseconds(100);
