@@ -26,6 +26,9 @@ struct DeliveryStats {
   size_t failed = 0;       // entries whose batch failed and will be retried
   size_t dead_lettered = 0;
   size_t cancelled = 0;    // notices that failed the check right before delivery
+  // Set when the sink failed in a way that needs an operator (Error::needs_operator):
+  // delivery stopped there, and the batch stays pending without counting an attempt.
+  std::optional<Error> stopped;
 };
 
 // Checks a notice right before it is sent; returns why it must not be, or nullopt.

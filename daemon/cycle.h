@@ -3,6 +3,7 @@
 // One pull-compute-deliver cycle: read every source into the store, run the tier engine at
 // the as-of date, and deliver the outbox through the configured sink.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,8 +18,19 @@ struct SourceSummary {
   ApplyStats stats;
 };
 
+struct CycleOptions {
+  // Read the whole school year from synergy_report sources (the nightly reconciliation).
+  // A source that has never completed a full read for the school year does one anyway.
+  bool full_reconciliation = false;
+  // Time for Synergy polls, backoff and the login throttle; nullptr uses the real clock.
+  synergy::Clock* clock = nullptr;
+  // Uniform value in [0, n) for backoff jitter; empty uses a random device.
+  std::function<int64_t(int64_t)> random_below;
+};
+
 struct CycleSummary {
   Date as_of;
+  bool full_reconciliation = false;  // some Synergy source read the whole school year
   std::vector<SourceSummary> origins;
   EngineStats engine;
   DeliveryStats delivery;
@@ -33,7 +45,11 @@ struct CycleSummary {
 // Runs a cycle. Returns an error when a source cannot be read at all (nothing from that
 // source is applied; what earlier sources applied stays, with their cursors) or the store
 // fails. `now_unix` drives delivery backoff.
-Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, int64_t now_unix);
+// A source or sink failure that needs an operator (bad credentials, a rejected
+// certificate, an unreachable server) ends the cycle with that error and loses nothing.
+// Cursors stay, and outbox entries stay pending without counting an attempt.
+Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, int64_t now_unix,
+                              const CycleOptions& options = {});
 
 // Today's date in `time_zone` (an IANA name such as America/Denver).
 Date TodayIn(const std::string& time_zone);
