@@ -86,7 +86,8 @@ std::unique_ptr<Store> OpenForReading(const Config& config) {
 
 }  // namespace
 
-int CommandSync(const std::string& config_path, const std::optional<std::string>& as_of_text, std::ostream& out) {
+int CommandSync(const std::string& config_path, const std::optional<std::string>& as_of_text, bool reconcile,
+                std::ostream& out) {
   auto config = LoadOrReport(config_path);
   if (!config) return kExitUsage;
   Date as_of = TodayIn(config->time_zone);
@@ -101,7 +102,7 @@ int CommandSync(const std::string& config_path, const std::optional<std::string>
     spdlog::error("{}", store.error().message);
     return kExitFailed;
   }
-  auto summary = RunCycle(*config, **store, as_of, static_cast<int64_t>(std::time(nullptr)));
+  auto summary = RunCycle(*config, **store, as_of, static_cast<int64_t>(std::time(nullptr)), CycleOptions{reconcile});
   if (!summary) {
     spdlog::error("sync failed: {}", summary.error().message);
     return kExitFailed;

@@ -9,7 +9,8 @@
 
 namespace tiersync {
 
-int CommandSync(const std::string& config_path, const std::optional<std::string>& as_of, std::ostream& out);
+int CommandSync(const std::string& config_path, const std::optional<std::string>& as_of, bool reconcile,
+                std::ostream& out);
 int CommandTiers(const std::string& config_path, const std::string& as_of, const std::string& format,
                  std::ostream& out);
 int CommandExplain(const std::string& config_path, const std::string& student_id, const std::string& as_of,

@@ -33,11 +33,16 @@ Date TodayIn(const std::string& time_zone) {
                        static_cast<unsigned>(local.tm_mday));
 }
 
-Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, int64_t now_unix) {
+Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, int64_t now_unix,
+                              const CycleOptions& options) {
   CycleSummary summary;
   summary.as_of = as_of;
   try {
-    CursorLookup cursor = [&store](const std::string& origin) { return store.Cursor(origin); };
+    CursorLookup cursor = [&store, &options](const std::string& origin) -> std::optional<std::string> {
+      auto stored = store.Cursor(origin);
+      if (stored && options.reconcile) return WithoutStamp(*stored);
+      return stored;
+    };
     for (const auto& source_config : config.sources) {
       auto source = MakeSource(source_config);
       auto snapshots = source->Read(cursor);

@@ -30,10 +30,17 @@ struct CycleSummary {
   size_t RecordsChanged() const;
 };
 
+struct CycleOptions {
+  // Read and hash every file again even when its size and modification time match the
+  // stored stamp, and diff any whose contents changed: the nightly reconciliation.
+  bool reconcile = false;
+};
+
 // Runs a cycle. Returns an error when a source cannot be read at all (nothing from that
 // source is applied; what earlier sources applied stays, with their cursors) or the store
 // fails. `now_unix` drives delivery backoff.
-Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, int64_t now_unix);
+Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, int64_t now_unix,
+                              const CycleOptions& options = {});
 
 // Today's date in `time_zone` (an IANA name such as America/Denver).
 Date TodayIn(const std::string& time_zone);
