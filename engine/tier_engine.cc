@@ -139,7 +139,7 @@ void TierEngine::RecordChanges(const std::string& student_id, int school_year, c
     if (!still_there) {
       store_.SupersedeTierChange(row.id);
       ++stats.superseded;
-      spdlog::info("student {}: tier change {} -> {} on {} no longer holds after corrected data; marked superseded",
+      spdlog::info("student {}: tier change {} -> {} on {} is gone after corrected data; marked superseded",
                    student_id, row.change.from_tier, row.change.to_tier, row.change.date.ToString());
     }
   }
@@ -251,7 +251,7 @@ std::vector<StudentTier> TierEngine::ComputeTiers(Date as_of) {
   int school_year = settings_.year_start.YearOf(as_of).start_year;
   std::map<std::string, StudentInputs> inputs = store_.LoadStudentInputs(school_year);
 
-  // Derive in memory what the store has not derived yet, so the answer reflects every record.
+  // Derive in memory what the store has not derived yet, so the result reflects every record.
   bool rules_changed = store_.Meta(kFingerprintKey) != settings_.rules_fingerprint;
   std::set<std::string> dirty;
   for (const auto& key : store_.DirtyStudents()) {
