@@ -106,8 +106,8 @@ District::District(DistrictSpec spec) : spec_(spec) {
     School school;
     school.id = std::to_string(1001 + i);
     school.secondary = i >= elementary_count;
-    // One school in four holds a teacher in-service day in October instead of class.
-    if (i % 4 == 1) school.in_service_day = 40;
+    // One school in four holds a teacher in-service day in September instead of class.
+    if (i % 4 == 1) school.in_service_day = 20;
     schools_.push_back(std::move(school));
   }
   int secondary_count = school_count - elementary_count;

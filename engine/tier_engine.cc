@@ -24,7 +24,7 @@ const CalendarSet& TierEngine::Calendars(int school_year) {
 }
 
 std::set<StudentYear> TierEngine::RecomputeDirty(EngineStats& stats) {
-  std::vector<StudentYear> dirty = store_.DirtyStudents();
+  std::vector<StudentYear> dirty = store_.WholeDirtyStudents();
   std::map<StudentYear, std::vector<Date>> dirty_days = store_.DirtyDays();
   std::set<StudentYear> recomputed(dirty.begin(), dirty.end());
   for (const auto& [key, dates] : dirty_days) recomputed.insert(key);
@@ -243,7 +243,9 @@ EngineStats TierEngine::Run(Date as_of) {
   store_.SetMeta(kFingerprintKey, settings_.rules_fingerprint);
   transaction.Commit();
 
-  for (const auto& [student_id, state] : store_.LoadTierStates(school_year)) ++stats.students_per_tier[state.tier];
+  auto per_tier = store_.db().Prepare("SELECT tier, COUNT(*) FROM tier_state WHERE school_year = ? GROUP BY tier");
+  per_tier.Bind(1, school_year);
+  while (per_tier.Step()) stats.students_per_tier[static_cast<int>(per_tier.Int(0))] = per_tier.Int(1);
   return stats;
 }
 
@@ -255,9 +257,6 @@ std::vector<StudentTier> TierEngine::ComputeTiers(Date as_of) {
   bool rules_changed = store_.Meta(kFingerprintKey) != settings_.rules_fingerprint;
   std::set<std::string> dirty;
   for (const auto& key : store_.DirtyStudents()) {
-    if (key.school_year == school_year) dirty.insert(key.student_id);
-  }
-  for (const auto& [key, dates] : store_.DirtyDays()) {
     if (key.school_year == school_year) dirty.insert(key.student_id);
   }
   for (auto& [student_id, student_inputs] : inputs) {

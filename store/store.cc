@@ -134,6 +134,15 @@ CalendarSet Store::LoadCalendars(int school_year) {
 
 std::vector<StudentYear> Store::DirtyStudents() {
   std::vector<StudentYear> keys;
+  auto statement = db_.Prepare(
+      "SELECT student_id, school_year FROM dirty_student UNION "
+      "SELECT DISTINCT student_id, school_year FROM dirty_day ORDER BY 2, 1");
+  while (statement.Step()) keys.push_back({statement.Text(0), static_cast<int>(statement.Int(1))});
+  return keys;
+}
+
+std::vector<StudentYear> Store::WholeDirtyStudents() {
+  std::vector<StudentYear> keys;
   auto statement = db_.Prepare("SELECT student_id, school_year FROM dirty_student ORDER BY school_year, student_id");
   while (statement.Step()) keys.push_back({statement.Text(0), static_cast<int>(statement.Int(1))});
   return keys;
@@ -351,6 +360,10 @@ void Store::ClearDirty(const StudentYear& key) {
   Cached("DELETE FROM dirty_student WHERE student_id = ? AND school_year = ?")
       .Bind(1, key.student_id)
       .Bind(2, key.school_year)
+      .Run();
+  Cached("DELETE FROM dirty_day WHERE school_year = ? AND student_id = ?")
+      .Bind(1, key.school_year)
+      .Bind(2, key.student_id)
       .Run();
 }
 

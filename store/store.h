@@ -122,7 +122,10 @@ class Store {
   // --- Engine inputs ----------------------------------------------------------------
   // Instructional days of every school whose dates fall in the school year.
   CalendarSet LoadCalendars(int school_year);
+  // Student-years with any input change not yet derived: the whole student or some days.
   std::vector<StudentYear> DirtyStudents();
+  // Student-years to derive whole (an enrollment or calendar changed, or the rules did).
+  std::vector<StudentYear> WholeDirtyStudents();
   // Student-days to derive again, by student-year, dates sorted.
   std::map<StudentYear, std::vector<Date>> DirtyDays();
   std::vector<Enrollment> LoadEnrollments(const std::string& student_id, int school_year);
@@ -142,6 +145,7 @@ class Store {
 
   // --- Engine outputs ----------------------------------------------------------------
   void ReplaceDerived(const StudentYear& key, const StudentAbsences& absences);
+  // Clears the student-year's dirty marks, whole and by day.
   void ClearDirty(const StudentYear& key);
   // Removes the derived rows of every dirty day, so the caller inserts them again with
   // InsertDerived, and empties dirty_day.
