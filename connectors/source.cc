@@ -23,6 +23,13 @@ Result<std::string> ReadFile(const std::string& path) {
   return contents.str();
 }
 
+Status Source::ReadEach(const CursorLookup& stored_cursor, const std::function<void(Snapshot&&)>& apply) {
+  auto snapshots = Read(stored_cursor);
+  if (!snapshots) return snapshots.error();
+  for (auto& snapshot : *snapshots) apply(std::move(snapshot));
+  return {};
+}
+
 std::string ContentCursor(const std::string& contents) { return "sha256:" + Sha256Hex(contents); }
 
 namespace {

@@ -26,6 +26,13 @@ class Source {
   // (a missing file, a header without a mapped column); single bad records are returned
   // inside the snapshot as rejected records instead.
   virtual Result<std::vector<Snapshot>> Read(const CursorLookup& stored_cursor) = 0;
+
+  // Reads like Read but hands each snapshot to `apply` as soon as it is read, so that only
+  // one origin's records are in memory at a time. Before applying anything it checks that
+  // every changed origin can be opened (and, for CSV, that its header has the mapped
+  // columns), so those errors still leave the whole source unapplied. This default reads
+  // everything first.
+  virtual Status ReadEach(const CursorLookup& stored_cursor, const std::function<void(Snapshot&&)>& apply);
 };
 
 // Reads a whole file; the error names the path and the reason.

@@ -45,12 +45,7 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
     };
     for (const auto& source_config : config.sources) {
       auto source = MakeSource(source_config);
-      auto snapshots = source->Read(cursor);
-      if (!snapshots) {
-        spdlog::error("{}; nothing from this source was applied and the cycle stops", snapshots.error().message);
-        return snapshots.error();
-      }
-      for (const auto& snapshot : *snapshots) {
+      auto status = source->ReadEach(cursor, [&](Snapshot&& snapshot) {
         ApplyStats stats = store.ApplySnapshot(snapshot, config.engine.year_start);
         if (stats.skipped) {
           spdlog::debug("origin {} is unchanged since the last read; skipped", snapshot.origin);
@@ -63,6 +58,11 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
                        snapshot.origin, stats.rejected);
         }
         summary.origins.push_back({snapshot.origin, stats});
+      });
+      if (!status) {
+        spdlog::error("{}; the cycle stops, and origins of this source applied before the error keep their records",
+                      status.error().message);
+        return status.error();
       }
     }
 

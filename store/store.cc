@@ -106,10 +106,12 @@ void Store::SetMeta(const std::string& key, const std::string& value) {
 }
 
 std::optional<std::string> Store::Cursor(const std::string& origin) {
-  auto statement = db_.Prepare("SELECT cursor FROM source_cursor WHERE origin = ?");
+  auto& statement = Cached("SELECT cursor FROM source_cursor WHERE origin = ?");
   statement.Bind(1, origin);
-  if (!statement.Step()) return std::nullopt;
-  return statement.Text(0);
+  std::optional<std::string> cursor;
+  if (statement.Step()) cursor = statement.Text(0);
+  statement.Reset();  // an unfinished statement would hold its read transaction open
+  return cursor;
 }
 
 void Store::MarkAllDirty(int school_year) {
@@ -251,7 +253,7 @@ std::map<StudentYear, std::vector<AttendanceEvent>> Store::LoadDirtyDayEvents() 
   std::map<StudentYear, std::vector<AttendanceEvent>> events;
   auto statement = db_.Prepare(
       "SELECT e.student_id, e.date, e.school_id, e.period, e.category, e.duration, e.reason, d.school_year "
-      "FROM dirty_day d JOIN attendance_event e ON e.student_id = d.student_id AND e.date = d.date "
+      "FROM dirty_day d CROSS JOIN attendance_event e ON e.student_id = d.student_id AND e.date = d.date "
       "AND e.school_year = d.school_year "
       "ORDER BY d.school_year, e.student_id, e.date, e.school_id, e.period, e.category");
   while (statement.Step()) {
@@ -347,12 +349,18 @@ void Store::InsertDerived(const StudentYear& key, const StudentAbsences& absence
 }
 
 void Store::ClearDirtyDays() {
-  db_.Exec(
-      "DELETE FROM absence_day WHERE (school_year, student_id, date) IN "
-      "(SELECT school_year, student_id, date FROM dirty_day)");
-  db_.Exec(
-      "DELETE FROM kept_aside_event WHERE rowid IN (SELECT k.rowid FROM dirty_day d JOIN kept_aside_event k "
-      "ON k.school_year = d.school_year AND k.student_id = d.student_id AND k.date = d.date)");
+  // One statement per dirty day keeps the cost in proportion to the days, not the tables.
+  auto days = db_.Prepare("SELECT school_year, student_id, date FROM dirty_day");
+  auto& remove_day = Cached("DELETE FROM absence_day WHERE school_year = ? AND student_id = ? AND date = ?");
+  auto& remove_aside = Cached("DELETE FROM kept_aside_event WHERE school_year = ? AND student_id = ? AND date = ?");
+  while (days.Step()) {
+    int64_t year = days.Int(0);
+    std::string student_id = days.Text(1);
+    int64_t date = days.Int(2);
+    remove_day.Bind(1, year).Bind(2, student_id).Bind(3, date).Run();
+    remove_aside.Bind(1, year).Bind(2, student_id).Bind(3, date).Run();
+  }
+  days.Reset();
   db_.Exec("DELETE FROM dirty_day");
 }
 
@@ -451,7 +459,7 @@ std::unordered_map<std::string, std::vector<TierChangeRow>> Store::LoadAllTierCh
 
 int64_t Store::InsertTierChange(const std::string& student_id, int school_year, const TierChange& change,
                                 const std::string& reason, const std::string& rules_version, Date as_of) {
-  db_.Prepare(
+  Cached(
          "INSERT INTO tier_change (student_id, school_year, change_date, from_tier, to_tier, occurrence, reason, "
          "rules_version, recorded_as_of, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
       .Bind(1, student_id)
