@@ -46,6 +46,7 @@ struct Figure {
   size_t records_read = 0;
   size_t recomputed = 0;
   size_t evaluated = 0;
+  double peak_rss_mb = 0;  // of the process up to the end of this scenario, baselines before it included
   std::map<int, size_t> engine_tiers;
   std::map<int, long> baseline_tiers;
 };
@@ -118,6 +119,8 @@ void RunScenario(benchmark::State& state, const std::string& name, Date as_of, d
     figure.engine_tiers = summary->engine.students_per_tier;
   }
 
+  figure.peak_rss_mb = PeakRssMegabytes();  // before the baseline, whose sorts take memory too
+
   auto start = std::chrono::steady_clock::now();
   int school_year = g_config.engine.year_start.YearOf(as_of).start_year;
   figure.baseline_tiers = SqlBaselineTiers(g_store->db(), school_year, as_of, g_district->spec().periods_per_day);
@@ -127,7 +130,7 @@ void RunScenario(benchmark::State& state, const std::string& name, Date as_of, d
   state.counters["students_recomputed"] = static_cast<double>(figure.recomputed);
   state.counters["sql_baseline_s"] = figure.baseline_seconds;
   state.counters["baseline_ratio"] = figure.seconds > 0 ? figure.baseline_seconds / figure.seconds : 0;
-  state.counters["peak_rss_mb"] = PeakRssMegabytes();
+  state.counters["peak_rss_mb"] = figure.peak_rss_mb;
   g_figures.push_back(std::move(figure));
 }
 
@@ -188,9 +191,12 @@ void PrintSummary() {
                 figure.target_seconds, figure.seconds <= figure.target_seconds ? "yes" : "NO",
                 figure.baseline_seconds, ratio, figure.records_read);
   }
-  double peak = PeakRssMegabytes();
-  std::printf("peak memory (max RSS of the whole run): %.1f MB, target 500 MB, met: %s\n", peak,
+  // The backfill comes first, so its figure is the sync's own peak; later ones include the
+  // SQL baseline's sorts.
+  double peak = g_figures.empty() ? 0 : g_figures.front().peak_rss_mb;
+  std::printf("peak memory of the sync (max RSS through the backfill): %.1f MB, target 500 MB, met: %s\n", peak,
               peak < 500 ? "yes" : "NO");
+  std::printf("max RSS of the whole run, SQL baselines included: %.1f MB\n", PeakRssMegabytes());
   for (size_t i = 1; i < g_figures.size(); ++i) {
     double ratio = g_figures[i].seconds > 0 ? g_figures[i].baseline_seconds / g_figures[i].seconds : 0;
     std::printf("incremental %-26s %.1fx faster than the SQL baseline, target 20x, met: %s\n",

@@ -24,11 +24,9 @@ Store::Store(const std::string& path, Mode mode) : db_(path, mode == Mode::kRead
     db_.Exec("PRAGMA journal_mode = WAL");
     db_.Exec("PRAGMA synchronous = NORMAL");
   }
-  // A district's attendance tables run to gigabytes; 64 MiB of page cache keeps the
-  // b-tree interior pages of a backfill's inserts in memory. Sorting for GROUP BY and
-  // ORDER BY stays in memory too.
+  // A district's attendance tables run to gigabytes, and 64 MiB of page cache (SQLite's
+  // default is 2 MiB) keeps the b-tree interior pages of a backfill's inserts in memory.
   db_.Exec("PRAGMA cache_size = -65536");
-  db_.Exec("PRAGMA temp_store = MEMORY");
 }
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path, Mode mode) {
