@@ -227,6 +227,7 @@ Status CsvSource::ReadEach(const CursorLookup& stored_cursor, const std::functio
     }
     std::string header;
     std::getline(in, header);
+    if (!header.empty() && header.back() == '\r') header.pop_back();
     auto parsed = ParseCsvSnapshot(config_, config_.name + ":" + path, path, header);
     if (!parsed) return parsed.error();
   }
