@@ -118,6 +118,30 @@ TEST(SynergySync, SoapOverPlainHttpGivesSameTiers) {
   EXPECT_EQ(ImportedKeys(*simulator).size(), summary->engine.actions_created);
 }
 
+TEST(SynergySync, RapidSecondLoginIsRetried) {
+  // The simulator measures the login interval on the client's fake clock, so the outcome
+  // does not depend on how fast this machine runs.
+  TempDir dir;
+  FakeClock clock;
+  SimulatorOptions options;
+  options.min_login_interval = std::chrono::milliseconds(3000);
+  options.now = [&clock] { return clock.Now(); };
+  auto simulator = StartSimulator(dir, {}, options);
+  Config config = Load(WriteSynergyConfig(dir, {simulator->url()}));
+  auto store = OpenStore(config);
+
+  // Each cycle opens its own session, so the second cycle logs in again at once.
+  auto first = Sync(config, *store, kLastDay, clock);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  auto slept_before = clock.slept();
+  auto second = Sync(config, *store, kLastDay, clock);
+  ASSERT_TRUE(second.ok()) << second.error().message;
+
+  EXPECT_EQ(simulator->rejected_logins(), 1);
+  EXPECT_EQ(simulator->logins(), 2);
+  EXPECT_GE((clock.slept() - slept_before).count(), 3000);
+}
+
 TEST(SynergySync, ReplayWithFaultsDeliversEachTaskOnce) {
   TempDir dir;
   SimulatorOptions options;

@@ -187,6 +187,7 @@ struct SynergySimulator::Impl {
   std::deque<Fault> queued;
   int64_t request_count = 0;
   int64_t login_count = 0;
+  int64_t rejected_login_count = 0;
   std::map<Fault, int64_t> fault_counts;
 
   asio::io_context io;
@@ -457,9 +458,10 @@ struct SynergySimulator::Impl {
     }
     if (sessions.count(session)) return "";
 
-    auto now = std::chrono::steady_clock::now();
+    auto now = options.now();
     auto last = last_login.find(options.user_id);
     if (last != last_login.end() && now - last->second < options.min_login_interval) {
+      ++rejected_login_count;
       return rt_error("Login refused: a session for this user was started moments ago");
     }
     last_login[options.user_id] = now;
@@ -676,6 +678,11 @@ std::vector<ImportRecord> SynergySimulator::Imports() const {
 int64_t SynergySimulator::requests() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->request_count;
+}
+
+int64_t SynergySimulator::rejected_logins() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->rejected_login_count;
 }
 
 int64_t SynergySimulator::logins() const {
