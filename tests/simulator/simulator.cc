@@ -476,10 +476,12 @@ struct SynergySimulator::Impl {
   void Serve(Stream& stream) {
     beast::flat_buffer buffer;
     while (!stopping) {
-      beast::http::request<beast::http::string_body> request;
+      beast::http::request_parser<beast::http::string_body> parser;
+      parser.body_limit(64u << 20);  // Beast's default of 1 MiB is too small for large imports
       boost::system::error_code error;
-      beast::http::read(stream, buffer, request, error);
+      beast::http::read(stream, buffer, parser, error);
       if (error) return;
+      beast::http::request<beast::http::string_body> request = parser.release();
       Reply reply = Handle(request);
       if (reply.action == Reply::Action::kDrop) return;
       if (reply.delay) {
