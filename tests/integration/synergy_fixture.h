@@ -51,6 +51,7 @@ struct SynergyConfigSetup {
   bool synergy_sink = true;     // deliver through ImportData, else to files
   int request_timeout_ms = 5000;
   int max_attempts = 6;
+  bool insecure_skip_verify = false;
   std::string extra_synergy;  // more keys for the synergy section, indented by two spaces
 };
 

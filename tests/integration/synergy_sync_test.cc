@@ -219,6 +219,41 @@ TEST(SynergySync, ReplayWithFaultsDeliversEachTaskOnce) {
   RecordProperty("failed_cycles", failed_cycles);
 }
 
+TEST(SynergySync, EachImportFaultDeliversOnce) {
+  struct Case {
+    Fault fault;
+    std::string method;  // the call that gets the fault
+  };
+  const std::vector<Case> cases = {
+      {Fault::kLatency, "ImportData"},           {Fault::kRtError, "ImportData"},
+      {Fault::kHttp500, "ImportData"},           {Fault::kDropBeforeProcessing, "ImportData"},
+      {Fault::kDropAfterProcessing, "ImportData"}, {Fault::kTruncatedBody, "ImportData"},
+      {Fault::kRefuseLogin, "ImportData"},       {Fault::kStuckJob, "ReportExecute"},
+  };
+  for (const auto& test_case : cases) {
+    SCOPED_TRACE(FaultName(test_case.fault));
+    TempDir dir;
+    SimulatorOptions options;
+    options.latency = std::chrono::milliseconds(1000);
+    auto simulator = StartSimulator(dir, {.load_grand_bend = false}, options);
+    SynergyConfigSetup setup{simulator->url()};
+    setup.synergy_source = false;  // tasks from the sample files, delivered to the simulator
+    setup.request_timeout_ms = 300;
+    Config config = Load(WriteSynergyConfig(dir, setup));
+    auto store = OpenStore(config);
+    simulator->QueueFault(test_case.fault, test_case.method);
+
+    FakeClock clock;
+    auto summary = Sync(config, *store, kLastDay, clock);
+    ASSERT_TRUE(summary.ok()) << summary.error().message;
+    EXPECT_EQ(summary->delivery.delivered, 314u);
+    EXPECT_EQ(simulator->faults_injected()[test_case.fault], 1);
+    auto keys = ImportedKeys(*simulator);
+    EXPECT_EQ(keys.size(), 314u);
+    for (const auto& [key, count] : keys) EXPECT_EQ(count, 1) << key;
+  }
+}
+
 TEST(SynergySync, NightlyReconciliationAppliesLateCorrection) {
   TempDir dir;
   auto simulator = StartSimulator(dir);

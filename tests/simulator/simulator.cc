@@ -184,7 +184,7 @@ struct SynergySimulator::Impl {
   std::map<std::string, std::chrono::steady_clock::time_point> last_login;
   FaultPlan plan;
   std::mt19937_64 random{1};
-  std::deque<Fault> queued;
+  std::deque<std::pair<Fault, std::string>> queued;  // fault and the method it waits for
   int64_t request_count = 0;
   int64_t login_count = 0;
   int64_t rejected_login_count = 0;
@@ -208,11 +208,13 @@ struct SynergySimulator::Impl {
 
   // --- Faults --------------------------------------------------------------------------
 
-  Fault NextFault() {
-    if (!queued.empty()) {
-      Fault fault = queued.front();
-      queued.pop_front();
-      return fault;
+  Fault NextFault(const std::string& method) {
+    for (auto it = queued.begin(); it != queued.end(); ++it) {
+      if (it->second.empty() || it->second == method) {
+        Fault fault = it->first;
+        queued.erase(it);
+        return fault;
+      }
     }
     if (plan.probability <= 0 || plan.kinds.empty()) return Fault::kNone;
     std::uniform_real_distribution<double> chance(0, 1);
@@ -397,7 +399,7 @@ struct SynergySimulator::Impl {
     {
       std::lock_guard lock(mutex);
       ++request_count;
-      fault = NextFault();
+      fault = NextFault(fields["methodName"]);
       if (fault != Fault::kNone) ++fault_counts[fault];
       if (fault == Fault::kDropBeforeProcessing) {
         reply.action = Reply::Action::kDrop;
@@ -664,9 +666,9 @@ void SynergySimulator::SetFaultPlan(FaultPlan plan) {
   impl_->plan = std::move(plan);
 }
 
-void SynergySimulator::QueueFault(Fault fault) {
+void SynergySimulator::QueueFault(Fault fault, const std::string& method) {
   std::lock_guard lock(impl_->mutex);
-  impl_->queued.push_back(fault);
+  impl_->queued.emplace_back(fault, method);
 }
 
 std::vector<ImportRecord> SynergySimulator::Imports() const {

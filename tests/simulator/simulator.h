@@ -88,8 +88,9 @@ class SynergySimulator {
   void DeleteDailyAttendance(const std::string& student_id, const std::string& date);
 
   void SetFaultPlan(FaultPlan plan);
-  // The next request gets `fault`, before any random one.
-  void QueueFault(Fault fault);
+  // The next request gets `fault`, before any random one. With `method`, the next request
+  // for that method (e.g. "ImportData") gets it instead.
+  void QueueFault(Fault fault, const std::string& method = "");
 
   std::vector<ImportRecord> Imports() const;
   int64_t requests() const;
