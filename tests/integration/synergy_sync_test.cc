@@ -234,11 +234,11 @@ TEST(SynergySync, EachImportFaultDeliversOnce) {
     SCOPED_TRACE(FaultName(test_case.fault));
     TempDir dir;
     SimulatorOptions options;
-    options.latency = std::chrono::milliseconds(1000);
+    options.latency = std::chrono::milliseconds(2500);
     auto simulator = StartSimulator(dir, {.load_grand_bend = false}, options);
     SynergyConfigSetup setup{simulator->url()};
     setup.synergy_source = false;  // tasks from the sample files, delivered to the simulator
-    setup.request_timeout_ms = 300;
+    setup.request_timeout_ms = 1000;  // shorter than the latency fault, with room for a busy machine
     Config config = Load(WriteSynergyConfig(dir, setup));
     auto store = OpenStore(config);
     simulator->QueueFault(test_case.fault, test_case.method);
