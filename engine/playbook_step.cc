@@ -60,6 +60,8 @@ void TierEngine::BuildPlanningContext(const std::string& student_id, int school_
   }
   context.school_id = enrollment != nullptr ? enrollment->school_id : std::string();
   context.calendar = calendars.Find(context.school_id);
+  // TODO: these per-student lookups (profile, last year's tier, completions, outbox) cost
+  // four queries per evaluated student; batch them per run as the recorded tier changes are.
   context.profile = store_.LoadStudentProfile(student_id);
   context.grade = enrollment != nullptr ? enrollment->grade : std::string();
   if (context.grade.empty() && context.profile) context.grade = context.profile->grade;
