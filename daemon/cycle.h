@@ -38,7 +38,7 @@ struct CycleOptions {
 
 // Runs a cycle, applying each origin as soon as it is read. Returns an error when a source
 // cannot be read or the store fails. A missing file or a CSV header without a mapped column
-// is found before anything of that source is applied; a later read error leaves the
+// is found before anything of that source is applied. A later read error leaves the
 // source's earlier origins applied with their cursors. What earlier sources applied stays.
 // `now_unix` drives delivery backoff.
 Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, int64_t now_unix,

@@ -1,5 +1,5 @@
 // The incremental fast path against a from-scratch recomputation, on a generated district
-// of 10,000 students: a backfill, new days of attendance, a corrected record from weeks
+// of 10,000 students. A backfill, new days of attendance, a corrected record from weeks
 // earlier and a reconciliation must leave the same tiers, totals, absence days and tier
 // changes as one sync of all the files into a fresh store.
 
@@ -20,8 +20,8 @@ namespace {
 
 using testing::TempDir;
 
-// The generated district's first 30 instructional days keep the test to seconds while
-// still crossing the 10-day minimum, transfers and withdrawals.
+// The generated district's first 30 instructional days keep the test to seconds. They
+// still cross the 10-day minimum, an in-service day, transfers and withdrawals.
 constexpr int kBackfillDays = 28;
 constexpr int kStudents = 10000;
 
