@@ -134,6 +134,12 @@ void RunScenario(benchmark::State& state, const std::string& name, Date as_of, d
   g_figures.push_back(std::move(figure));
 }
 
+CycleOptions ReconcileOptions() {
+  CycleOptions options;
+  options.full_reconciliation = true;
+  return options;
+}
+
 Date Day(int index) { return g_district->days()[index]; }
 
 void Backfill(benchmark::State& state) {
@@ -177,7 +183,7 @@ void CorrectedRecord(benchmark::State& state) {
 
 void Reconcile(benchmark::State& state) {
   RunScenario(state, "no-change reconciliation", Day(static_cast<int>(g_district->days().size()) - 1), 5,
-              CycleOptions{true});
+              ReconcileOptions());
 }
 
 void PrintSummary() {

@@ -9,8 +9,10 @@
 
 namespace tiersync {
 
-int CommandSync(const std::string& config_path, const std::optional<std::string>& as_of, bool reconcile,
-                std::ostream& out);
+// `reconcile` reads the whole school year from Synergy report sources and hashes every
+// source file again (the nightly run).
+int CommandSync(const std::string& config_path, const std::optional<std::string>& as_of, std::ostream& out,
+                bool reconcile = false);
 int CommandTiers(const std::string& config_path, const std::string& as_of, const std::string& format,
                  std::ostream& out);
 int CommandExplain(const std::string& config_path, const std::string& student_id, const std::string& as_of,

@@ -33,18 +33,73 @@ Date TodayIn(const std::string& time_zone) {
                        static_cast<unsigned>(local.tm_mday));
 }
 
+namespace {
+
+// The Synergy session shared by every synergy_report source and the synergy sink of one
+// cycle, so that one login serves them all.
+std::unique_ptr<synergy::SynergyClient> MakeSynergyClient(const Config& config, const CycleOptions& options,
+                                                          const std::function<int64_t(int64_t)>& random_below) {
+  if (!config.synergy) return nullptr;
+  if (!config.synergy->http.tls.verify) {
+    spdlog::warn("TLS certificate verification is OFF for {} (synergy.tls.insecure_skip_verify); anyone on the "
+                 "network path can read and change this traffic, including the Synergy password",
+                 config.synergy->http.url);
+  }
+  synergy::Clock& clock = options.clock != nullptr ? *options.clock : synergy::SystemClock();
+  return std::make_unique<synergy::SynergyClient>(config.synergy->session,
+                                                  std::make_unique<http::HttpClient>(config.synergy->http), clock,
+                                                  random_below);
+}
+
+std::string FullReadKey(const std::string& source, int school_year) {
+  return "synergy_full_read:" + source + ":" + std::to_string(school_year);
+}
+
+// Logs one line per kind of kept-aside event, with a count and the first example.
+void LogKeptAside(const std::vector<KeptAsideRow>& rows) {
+  std::map<std::string, std::pair<size_t, const KeptAsideRow*>> by_reason;
+  for (const auto& row : rows) {
+    auto& [count, first] = by_reason[row.reason];
+    if (count++ == 0) first = &row;
+  }
+  for (const auto& [reason, entry] : by_reason) {
+    spdlog::warn("{} attendance events kept aside as {} (first: student {} on {}: {}); they do not count, see "
+                 "`tiersync data-quality`",
+                 entry.first, reason, entry.second->student_id, entry.second->date.ToString(), entry.second->detail);
+  }
+}
+
+}  // namespace
+
 Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, int64_t now_unix,
                               const CycleOptions& options) {
   CycleSummary summary;
   summary.as_of = as_of;
+  std::mt19937_64 random(std::random_device{}());
+  std::function<int64_t(int64_t)> random_below = options.random_below;
+  if (!random_below) {
+    random_below = [&random](int64_t bound) {
+      return bound <= 1 ? int64_t{0} : std::uniform_int_distribution<int64_t>(0, bound - 1)(random);
+    };
+  }
+  int school_year = config.engine.year_start.YearOf(as_of).start_year;
   try {
+    std::unique_ptr<synergy::SynergyClient> synergy_client = MakeSynergyClient(config, options, random_below);
+    // The nightly reconciliation drops the files' stamps, so every file is read and hashed.
     CursorLookup cursor = [&store, &options](const std::string& origin) -> std::optional<std::string> {
       auto stored = store.Cursor(origin);
-      if (stored && options.reconcile) return WithoutStamp(*stored);
+      if (stored && options.full_reconciliation) return WithoutStamp(*stored);
       return stored;
     };
     for (const auto& source_config : config.sources) {
-      auto source = MakeSource(source_config);
+      const auto* report_config = std::get_if<SynergyReportSourceConfig>(&source_config);
+      SynergyReadPlan plan{as_of, config.engine.year_start, options.full_reconciliation};
+      if (report_config != nullptr && !store.Meta(FullReadKey(report_config->name, school_year))) {
+        plan.full_year = true;  // the first read of a school year takes all of it
+      }
+      summary.full_reconciliation = summary.full_reconciliation || (report_config != nullptr && plan.full_year);
+
+      auto source = MakeSource(source_config, synergy_client.get(), plan);
       auto status = source->ReadEach(cursor, [&](Snapshot&& snapshot) {
         ApplyStats stats = store.ApplySnapshot(snapshot, config.engine.year_start);
         if (stats.skipped) {
@@ -59,10 +114,10 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
         }
         summary.origins.push_back({snapshot.origin, stats});
       });
-      if (!status) {
-        spdlog::error("{}; the cycle stops, and origins of this source applied before the error keep their records",
-                      status.error().message);
-        return status.error();
+      // The caller logs the error once.
+      if (!status) return status.error();
+      if (report_config != nullptr && plan.full_year) {
+        store.SetMeta(FullReadKey(report_config->name, school_year), as_of.ToString());
       }
     }
 
@@ -72,19 +127,24 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
                  as_of.ToString(), summary.engine.recomputed, summary.engine.evaluated, summary.engine.tier_changes,
                  summary.engine.actions_created);
 
+    DeliveryPolicy policy{config.delivery.batch_size, config.delivery.max_attempts,
+                          config.delivery.retry_base_seconds, config.delivery.retry_cap_seconds};
     if (config.file_sink) {
       FileSink sink(*config.file_sink);
-      DeliveryPolicy policy{config.delivery.batch_size, config.delivery.max_attempts,
-                            config.delivery.retry_base_seconds, config.delivery.retry_cap_seconds};
-      std::mt19937_64 random(std::random_device{}());
-      auto random_below = [&random](int64_t bound) {
-        return bound <= 1 ? int64_t{0} : std::uniform_int_distribution<int64_t>(0, bound - 1)(random);
-      };
+      summary.delivery = DeliverOutbox(store, sink, policy, now_unix, random_below);
+    } else if (config.synergy_sink) {
+      SynergyImportSink sink(*config.synergy_sink, *synergy_client);
       summary.delivery = DeliverOutbox(store, sink, policy, now_unix, random_below);
     }
+    if (summary.delivery.stopped) return *summary.delivery.stopped;
 
-    int school_year = config.engine.year_start.YearOf(as_of).start_year;
-    summary.kept_aside_total = store.ListKeptAside(school_year).size();
+    auto kept_aside = store.ListKeptAside(school_year);
+    summary.kept_aside_total = kept_aside.size();
+    if (summary.engine.recomputed > 0) LogKeptAside(kept_aside);
+    if (summary.engine.students_per_tier.empty()) {
+      spdlog::warn("no student is enrolled by {} in school year {}; check --as-of and the enrollment source",
+                   as_of.ToString(), SchoolYear{school_year}.Label());
+    }
     summary.rejected_total = store.ListRejected().size();
     summary.outbox = store.OutboxCounts();
   } catch (const sqlite::SqliteError& error) {

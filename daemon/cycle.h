@@ -3,6 +3,7 @@
 // One pull-compute-deliver cycle: read every source into the store, run the tier engine at
 // the as-of date, and deliver the outbox through the configured sink.
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,8 +18,21 @@ struct SourceSummary {
   ApplyStats stats;
 };
 
+struct CycleOptions {
+  // Read the whole school year from synergy_report sources (the nightly reconciliation).
+  // A source that has never completed a full read for the school year does one anyway.
+  // File sources read and hash every file, even one whose size and modification time
+  // match the stored stamp.
+  bool full_reconciliation = false;
+  // Time for Synergy polls, backoff and the login throttle; nullptr uses the real clock.
+  synergy::Clock* clock = nullptr;
+  // Uniform value in [0, n) for backoff jitter; empty uses a random device.
+  std::function<int64_t(int64_t)> random_below;
+};
+
 struct CycleSummary {
   Date as_of;
+  bool full_reconciliation = false;  // some Synergy source read the whole school year
   std::vector<SourceSummary> origins;
   EngineStats engine;
   DeliveryStats delivery;
@@ -30,17 +44,14 @@ struct CycleSummary {
   size_t RecordsChanged() const;
 };
 
-struct CycleOptions {
-  // Read and hash every file again even when its size and modification time match the
-  // stored stamp, and diff any whose contents changed: the nightly reconciliation.
-  bool reconcile = false;
-};
-
 // Runs a cycle, applying each origin as soon as it is read. Returns an error when a source
 // cannot be read or the store fails. A missing file or a CSV header without a mapped column
 // is found before anything of that source is applied. A later read error leaves the
 // source's earlier origins applied with their cursors. What earlier sources applied stays.
 // `now_unix` drives delivery backoff.
+// A source or sink failure that needs an operator (bad credentials, a rejected
+// certificate, an unreachable server) ends the cycle with that error and loses nothing.
+// Cursors stay, and outbox entries stay pending without counting an attempt.
 Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, int64_t now_unix,
                               const CycleOptions& options = {});
 

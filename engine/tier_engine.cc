@@ -9,8 +9,9 @@ namespace tiersync {
 
 namespace {
 
-constexpr const char* kFingerprintKey = "rules_fingerprint";
-
+// Both are kept per school year, so evaluating one year never hides a rules change from
+// another year's students.
+std::string FingerprintKey(int school_year) { return "rules_fingerprint:" + std::to_string(school_year); }
 std::string LastAsOfKey(int school_year) { return "last_as_of:" + std::to_string(school_year); }
 
 }  // namespace
@@ -184,7 +185,7 @@ EngineStats TierEngine::Run(Date as_of) {
   EngineStats stats;
   int school_year = settings_.year_start.YearOf(as_of).start_year;
 
-  bool rules_changed = store_.Meta(kFingerprintKey) != settings_.rules_fingerprint;
+  bool rules_changed = store_.Meta(FingerprintKey(school_year)) != settings_.rules_fingerprint;
   if (rules_changed) {
     spdlog::info("rules fingerprint changed (rules version {}); deriving every student of {} again",
                  settings_.rules.version, SchoolYear{school_year}.Label());
@@ -240,7 +241,7 @@ EngineStats TierEngine::Run(Date as_of) {
     ++stats.evaluated;
   }
   store_.SetMeta(LastAsOfKey(school_year), std::to_string(as_of.days()));
-  store_.SetMeta(kFingerprintKey, settings_.rules_fingerprint);
+  store_.SetMeta(FingerprintKey(school_year), settings_.rules_fingerprint);
   transaction.Commit();
 
   auto per_tier = store_.db().Prepare("SELECT tier, COUNT(*) FROM tier_state WHERE school_year = ? GROUP BY tier");
@@ -254,7 +255,7 @@ std::vector<StudentTier> TierEngine::ComputeTiers(Date as_of) {
   std::map<std::string, StudentInputs> inputs = store_.LoadStudentInputs(school_year);
 
   // Derive in memory what the store has not derived yet, so the result reflects every record.
-  bool rules_changed = store_.Meta(kFingerprintKey) != settings_.rules_fingerprint;
+  bool rules_changed = store_.Meta(FingerprintKey(school_year)) != settings_.rules_fingerprint;
   std::set<std::string> dirty;
   for (const auto& key : store_.DirtyStudents()) {
     if (key.school_year == school_year) dirty.insert(key.student_id);

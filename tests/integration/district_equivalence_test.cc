@@ -79,6 +79,12 @@ CsvSourceConfig& Attendance(Config& config) {
   throw std::logic_error("no attendance source");
 }
 
+CycleOptions ReconcileOptions() {
+  CycleOptions options;
+  options.full_reconciliation = true;
+  return options;
+}
+
 void SyncOrFail(const Config& config, Store& store, Date as_of, const CycleOptions& options = {}) {
   auto summary = RunCycle(config, store, as_of, 1700000000, options);
   ASSERT_TRUE(summary.ok()) << summary.error().message;
@@ -138,7 +144,7 @@ TEST(DistrictEquivalence, FastPathMatchesFromScratch) {
   text.replace(code, std::string(",In Attendance,").size(), ",Unexcused Absence,");
   testing::WriteText(day_file, text);
   SyncOrFail(config, fast, as_of);
-  SyncOrFail(config, fast, as_of, CycleOptions{true});
+  SyncOrFail(config, fast, as_of, ReconcileOptions());
 
   // From scratch: every file into a fresh store in one sync.
   auto scratch_store = Store::Open(dir.File("scratch.db"));

@@ -229,7 +229,9 @@ TEST_F(TierRules, TransferOnOneDayCountsTheDayOnce) {
   auto days = EnrolledDays(enrollments, calendars, D("2021-09-03"));
   EXPECT_EQ(days.size(), 10u);
   for (const auto& day : days) {
-    if (day.date == D("2021-08-27")) EXPECT_EQ(day.school_id, "B");
+    if (day.date == D("2021-08-27")) {
+      EXPECT_EQ(day.school_id, "B");
+    }
   }
 }
 
