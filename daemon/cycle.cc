@@ -85,7 +85,8 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
   int school_year = config.engine.year_start.YearOf(as_of).start_year;
   try {
     std::unique_ptr<synergy::SynergyClient> synergy_client = MakeSynergyClient(config, options, random_below);
-    // The nightly reconciliation drops the files' stamps, so every file is read and hashed.
+    // The nightly reconciliation drops file stamps from the lookup, so every file is read
+    // and hashed again even when its size and modification time look unchanged.
     CursorLookup cursor = [&store, &options](const std::string& origin) -> std::optional<std::string> {
       auto stored = store.Cursor(origin);
       if (stored && options.full_reconciliation) return WithoutStamp(*stored);
@@ -114,7 +115,8 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
         }
         summary.origins.push_back({snapshot.origin, stats});
       });
-      // The caller logs the error once.
+      // The caller logs the error once. Origins of this source applied before the error
+      // keep their records and cursors.
       if (!status) return status.error();
       if (report_config != nullptr && plan.full_year) {
         store.SetMeta(FullReadKey(report_config->name, school_year), as_of.ToString());

@@ -21,8 +21,6 @@ struct SourceSummary {
 struct CycleOptions {
   // Read the whole school year from synergy_report sources (the nightly reconciliation).
   // A source that has never completed a full read for the school year does one anyway.
-  // File sources read and hash every file, even one whose size and modification time
-  // match the stored stamp.
   bool full_reconciliation = false;
   // Time for Synergy polls, backoff and the login throttle; nullptr uses the real clock.
   synergy::Clock* clock = nullptr;
@@ -46,7 +44,7 @@ struct CycleSummary {
 
 // Runs a cycle, applying each origin as soon as it is read. Returns an error when a source
 // cannot be read or the store fails. A missing file or a CSV header without a mapped column
-// is found before anything of that source is applied. A later read error leaves the
+// is found before anything of that source is applied; a later read error leaves the
 // source's earlier origins applied with their cursors. What earlier sources applied stays.
 // `now_unix` drives delivery backoff.
 // A source or sink failure that needs an operator (bad credentials, a rejected
