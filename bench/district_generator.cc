@@ -106,7 +106,7 @@ District::District(DistrictSpec spec) : spec_(spec) {
     School school;
     school.id = std::to_string(1001 + i);
     school.secondary = i >= elementary_count;
-    // One school in four holds a teacher in-service day in September instead of class.
+    // One school in four has a teacher in-service day in September instead of class.
     if (i % 4 == 1) school.in_service_day = 20;
     schools_.push_back(std::move(school));
   }
@@ -165,10 +165,11 @@ District::District(DistrictSpec spec) : spec_(spec) {
   }
 }
 
-bool District::SchoolHolds(int school, int day) const { return schools_[school].in_service_day != day; }
+bool District::SchoolInSession(int school, int day) const { return schools_[school].in_service_day != day; }
 
 bool District::IsHalfDay(int day) const {
-  // The day before Thanksgiving break, the last day before winter break, and the last day.
+  // The last day before Thanksgiving, winter and spring break (a gap of more than four
+  // days to the next instructional day), and the year's last day.
   Date date = days_[day];
   Date next = day + 1 < static_cast<int>(days_.size()) ? days_[day + 1] : date + 100;
   return next > date + 4 || day + 1 == static_cast<int>(days_.size());
@@ -195,7 +196,7 @@ void District::AppendDayRows(const GeneratedStudent& student, int day, std::stri
     out.append(reason).push_back('\n');
   };
 
-  if (!SchoolHolds(span->school, day)) {
+  if (!SchoolInSession(span->school, day)) {
     // A few clerks record attendance on an in-service day; tiersync keeps these aside.
     if (k % 997 == 0) row("", "In Attendance", "", "");
     return;
@@ -243,7 +244,7 @@ Result<std::vector<std::string>> District::WriteCsv(const std::string& directory
   std::string calendar = "school_id,date,instructional_fraction\n";
   for (int school = 0; school < school_count(); ++school) {
     for (int day = 0; day < static_cast<int>(days_.size()); ++day) {
-      if (!SchoolHolds(school, day)) continue;
+      if (!SchoolInSession(school, day)) continue;
       calendar += schools_[school].id + "," + days_[day].ToString() + (IsHalfDay(day) ? ",0.5\n" : ",1\n");
     }
   }

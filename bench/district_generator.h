@@ -3,7 +3,7 @@
 // A synthetic school district for benchmarks and large tests, written as the CSV files
 // (and optionally the Ed-Fi XML) that tiersync's sources read.
 //
-// Everything follows from the seed: the same spec always writes the same bytes, and any
+// Everything follows from the seed, so the same spec always writes the same bytes. Any
 // single day's attendance can be written on its own, because each student-day draws from a
 // hash of (seed, student, date) instead of a shared random stream.
 //
@@ -79,7 +79,7 @@ class District {
     bool secondary = false;
     int in_service_day = -1;        // a district day this school does not hold
   };
-  bool SchoolHolds(int school, int day) const;
+  bool SchoolInSession(int school, int day) const;
   bool IsHalfDay(int day) const;
 
   DistrictSpec spec_;

@@ -2,8 +2,8 @@
 
 // The analyst's way to get every student's tier: one SQL statement that joins attendance
 // events to enrollments and calendars and groups by student. It rolls class periods up the
-// same way the rules do (more than half the periods = a full day, some = half a day) but
-// knows only the Ed-Fi codes of the generated district, and writes nothing.
+// same way the rules do (more than half the periods = a full day, some = half a day). It
+// handles only the Ed-Fi codes of the generated district and writes nothing.
 
 #include <map>
 

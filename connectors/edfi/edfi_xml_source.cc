@@ -3,7 +3,10 @@
 #include <pugixml.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <map>
 
 namespace tiersync {
 
@@ -180,6 +183,33 @@ Result<Snapshot> ParseEdFiXml(const std::string& origin, const std::string& disp
 
 Result<std::vector<Snapshot>> EdFiXmlSource::Read(const CursorLookup& stored_cursor) {
   std::vector<Snapshot> snapshots;
+  auto status = ReadFiles(stored_cursor, [&](Snapshot&& snapshot) { snapshots.push_back(std::move(snapshot)); });
+  if (!status) return status.error();
+  return snapshots;
+}
+
+Status EdFiXmlSource::ReadEach(const CursorLookup& stored_cursor, const std::function<void(Snapshot&&)>& apply) {
+  std::map<std::string, std::optional<std::string>> stored;
+  for (const auto& path : config_.paths) {
+    std::string origin = config_.name + ":" + path;
+    stored[origin] = stored_cursor(origin);
+  }
+  CursorLookup lookup = [&stored](const std::string& origin) { return stored.at(origin); };
+
+  // Check that every file that will be read opens. Malformed XML is found only when the
+  // file is parsed, after the files before it were applied.
+  for (const auto& path : config_.paths) {
+    if (UnchangedByStamp(path, lookup(config_.name + ":" + path))) continue;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      return Error{"source '" + config_.name + "': cannot open " + path + ": " + std::strerror(errno) +
+                   "; check the path in the configuration"};
+    }
+  }
+  return ReadFiles(lookup, apply);
+}
+
+Status EdFiXmlSource::ReadFiles(const CursorLookup& stored_cursor, const std::function<void(Snapshot&&)>& apply) {
   for (const auto& path : config_.paths) {
     std::string origin = config_.name + ":" + path;
     std::optional<std::string> stored = stored_cursor(origin);
@@ -188,7 +218,7 @@ Result<std::vector<Snapshot>> EdFiXmlSource::Read(const CursorLookup& stored_cur
       snapshot.origin = origin;
       snapshot.cursor = cursor;
       snapshot.unchanged = true;
-      snapshots.push_back(std::move(snapshot));
+      apply(std::move(snapshot));
     };
     // A file whose size and modification time match the stored stamp is not read at all.
     if (UnchangedByStamp(path, stored)) {
@@ -207,9 +237,9 @@ Result<std::vector<Snapshot>> EdFiXmlSource::Read(const CursorLookup& stored_cur
     auto snapshot = ParseEdFiXml(origin, path, *contents);
     if (!snapshot) return Error{"source '" + config_.name + "': " + snapshot.error().message};
     snapshot->cursor = cursor;
-    snapshots.push_back(std::move(*snapshot));
+    apply(std::move(*snapshot));
   }
-  return snapshots;
+  return {};
 }
 
 }  // namespace tiersync

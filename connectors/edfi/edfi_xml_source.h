@@ -27,8 +27,11 @@ class EdFiXmlSource : public Source {
   explicit EdFiXmlSource(EdFiXmlSourceConfig config) : config_(std::move(config)) {}
   const std::string& name() const override { return config_.name; }
   Result<std::vector<Snapshot>> Read(const CursorLookup& stored_cursor) override;
+  Status ReadEach(const CursorLookup& stored_cursor, const std::function<void(Snapshot&&)>& apply) override;
 
  private:
+  Status ReadFiles(const CursorLookup& stored_cursor, const std::function<void(Snapshot&&)>& apply);
+
   EdFiXmlSourceConfig config_;
 };
 

@@ -38,7 +38,7 @@ TEST(FileCursor, SettledFileIsSkippedByStamp) {
   EXPECT_TRUE(UnchangedByStamp(path, cursor));
   EXPECT_TRUE(SameContents(cursor, ContentCursor("x\n")));
 
-  // Any write moves the modification time, so the file is read again.
+  // Writing the file sets its modification time to now, so the file is read again.
   testing::WriteText(path, "y\n");
   EXPECT_FALSE(UnchangedByStamp(path, cursor));
   EXPECT_FALSE(SameContents(cursor, ContentCursor("y\n")));
