@@ -33,13 +33,25 @@ Date TodayIn(const std::string& time_zone) {
                        static_cast<unsigned>(local.tm_mday));
 }
 
-Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, int64_t now_unix) {
+Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, int64_t now_unix,
+                              const CycleOptions& options) {
   CycleSummary summary;
   summary.as_of = as_of;
+  auto should_stop = [&](const std::string& next_step) {
+    if (!options.stop_requested || !options.stop_requested()) return false;
+    summary.abandoned_before = next_step;
+    spdlog::warn("stop requested; the cycle as of {} stops before {} and every earlier step is committed",
+                 as_of.ToString(), next_step);
+    return true;
+  };
   try {
-    CursorLookup cursor = [&store](const std::string& origin) { return store.Cursor(origin); };
+    CursorLookup cursor = [&store, &options](const std::string& origin) -> std::optional<std::string> {
+      if (options.full) return std::nullopt;
+      return store.Cursor(origin);
+    };
     for (const auto& source_config : config.sources) {
       auto source = MakeSource(source_config);
+      if (should_stop("source " + source->name())) return summary;
       auto snapshots = source->Read(cursor);
       if (!snapshots) {
         spdlog::error("{}; nothing from this source was applied and the cycle stops", snapshots.error().message);
@@ -61,13 +73,15 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
       }
     }
 
+    if (options.full) store.MarkAllDirty(config.engine.year_start.YearOf(as_of).start_year);
+    if (should_stop("the tier engine")) return summary;
     TierEngine engine(store, config.engine);
     summary.engine = engine.Run(as_of);
     spdlog::info("tier engine at {}: {} students recomputed, {} evaluated, {} tier changes, {} actions queued",
                  as_of.ToString(), summary.engine.recomputed, summary.engine.evaluated, summary.engine.tier_changes,
                  summary.engine.actions_created);
 
-    if (config.file_sink) {
+    if (config.file_sink && !should_stop("outbox delivery")) {
       FileSink sink(*config.file_sink);
       DeliveryPolicy policy{config.delivery.batch_size, config.delivery.max_attempts,
                             config.delivery.retry_base_seconds, config.delivery.retry_cap_seconds};
