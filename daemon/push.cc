@@ -1,5 +1,7 @@
 #include "daemon/push.h"
 
+#include <fmt/format.h>
+
 #include <boost/json.hpp>
 #include <map>
 #include <set>
@@ -85,8 +87,10 @@ std::string JsonFields(const json::value& value, Fields& fields) {
     if (!known) return "unknown field '" + name + "'; expected: " + KnownFieldList();
     if (field.is_string()) {
       fields[name] = Trim(field.as_string());
-    } else if (field.is_int64() || field.is_uint64() || field.is_double()) {
+    } else if (field.is_int64() || field.is_uint64()) {
       fields[name] = json::serialize(field);
+    } else if (field.is_double()) {
+      fields[name] = fmt::format("{}", field.as_double());  // shortest form: 0.5, not 5E-1
     } else if (!field.is_null()) {
       return "field '" + name + "' is not text or a number";
     }
