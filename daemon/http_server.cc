@@ -32,8 +32,8 @@ struct HttpServer::State {
 
 namespace {
 
-// One connection: reads requests one at a time and writes each answer before reading the
-// next. Owns itself through shared_ptr copies held by pending operations.
+// One connection: reads requests one at a time and writes each response before reading
+// the next. Owns itself through shared_ptr copies held by pending operations.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<HttpServer::State> state)
@@ -61,7 +61,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return Write(std::move(response));
     }
     if (error) {
-      // A client that disconnects or times out is routine; nothing to answer.
+      // A client that disconnects or times out is routine, so there is no response to send.
       spdlog::debug("HTTP connection closed while reading a request: {}", error.message());
       return Close();
     }
@@ -123,6 +123,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = false;
 };
 
+// NOTE: the number of open connections is not limited. The listener is meant for loopback
+// and a district's own ETL; a reverse proxy in front is the place for connection limits.
 void Accept(std::shared_ptr<HttpServer::State> state) {
   state->acceptor.async_accept(state->io, [state](beast::error_code error, tcp::socket socket) {
     if (error == asio::error::operation_aborted || state->closed) return;

@@ -1,8 +1,9 @@
 #pragma once
 
 // A small HTTP/1.1 server on Boost.Beast for the admin and push endpoints. It runs on the
-// io_context given to it and calls the handler there; the handler may answer later, from
-// any thread, through the `respond` callback. Beast stays inside http_server.cc.
+// io_context passed to the constructor and calls the handler there. The handler may send
+// its response later, from any thread, through the `respond` callback. Beast stays inside
+// http_server.cc.
 
 #include <boost/asio/io_context.hpp>
 #include <functional>
@@ -51,7 +52,7 @@ class HttpServer {
   // Binds and starts accepting. Returns the bound port (useful with port 0).
   Result<int> Listen(const std::string& address, int port);
 
-  // Stops accepting; requests already read are still answered while the io_context runs.
+  // Stops accepting. Requests already read still get their responses while the io_context runs.
   void Close();
 
   // Shared with the connections; defined in http_server.cc.

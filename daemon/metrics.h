@@ -45,8 +45,8 @@ class Metrics {
   bool cycle_running() const;
   void set_cycle_running(bool running);
 
-  // Renders every metric. `outbox` holds entries by status, read from the store at scrape
-  // time; `store_open` is 1 when the store answered.
+  // Renders every metric. `outbox` contains entry counts by status, read from the store at
+  // scrape time, and `store_open` is false when that read failed.
   std::string RenderPrometheus(const std::map<std::string, int64_t>& outbox, bool store_open) const;
 
  private:

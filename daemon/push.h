@@ -7,9 +7,9 @@
 //   student_id, date, code        required; date as the configured date_format
 //   school_id, period, reason     optional text
 //   duration                      optional share of the day from 0 to 1
-// Every record is validated on its own. Valid records are stored; invalid ones are stored
-// as rejected records with the reason (listed by `tiersync data-quality`), so nothing is
-// lost. A batch is one origin named "push:<batch id>": pushing the same batch id again
+// Every record is validated on its own. Valid records are stored as attendance events and
+// invalid ones as rejected records with the reason (`tiersync data-quality` lists them), in
+// the same transaction, so nothing is lost. A batch is one origin named "push:<batch id>": pushing the same batch id again
 // replaces what that batch stored, and an unchanged batch changes nothing.
 
 #include <string>
@@ -44,8 +44,8 @@ struct PushBatch {
 Result<std::string> ResolveBatchId(std::string_view header_value, std::string_view body);
 
 // Parses and validates a batch. Returns an error only when the body cannot be read as a
-// batch at all (an unsupported content type, malformed JSON, a CSV header without a
-// required field); nothing is stored then.
+// batch at all: an unsupported content type, malformed JSON or a CSV header without a
+// required field. The caller stores nothing then.
 Result<PushBatch> ParsePushBatch(std::string_view content_type, std::string_view body, const std::string& batch_id,
                                  const AttendanceRules& rules, DateFormat date_format);
 

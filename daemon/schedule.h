@@ -47,8 +47,8 @@ int64_t FromLocal(Date date, int minute);
 
 // Returns the first cycle that starts strictly after `after_unix`. Where an incremental slot
 // and the nightly reconciliation fall on the same minute, the full cycle runs. Looks up to
-// 400 days ahead; when no day in that range runs cycles, returns a recheck_only entry at the
-// nightly time of the 400th day so the service plans again then.
+// 400 days ahead. When no day in that range runs cycles, it returns a recheck_only entry at
+// the nightly time of the 400th day, so the service plans again then.
 PlannedCycle NextCycle(const ScheduleConfig& schedule, int64_t after_unix, const SchoolDayPredicate& runs_on);
 
 }  // namespace tiersync

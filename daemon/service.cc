@@ -587,7 +587,9 @@ HttpResponse Service::Status() {
   status.district = config_->district_name;
   status.config_path = options_.config_path;
   status.started_at = started_at_;
-  status.state = stopping_ ? "stopping" : cycle_running_ ? "running a cycle" : "idle";
+  status.state = "idle";
+  if (cycle_running_) status.state = "running a cycle";
+  if (stopping_) status.state = "stopping";
   status.last_cycle = metrics_.last_cycle();
   if (next_cycle_ && !next_cycle_->recheck_only && !stopping_) {
     status.next_cycle_at = UtcText(next_cycle_->start_unix);
@@ -665,7 +667,7 @@ void Service::HandlePush(HttpRequest request, HttpRespond respond) {
   }
   if (!Authorized(request)) {
     metrics_.RecordPush(false, 0, 0);
-    spdlog::warn("push refused: missing or wrong bearer token");
+    spdlog::warn("push rejected with 401: missing or wrong bearer token");
     HttpResponse response = ErrorResponse(401, "missing or wrong bearer token");
     response.headers.emplace_back("WWW-Authenticate", "Bearer");
     return respond(std::move(response));
@@ -679,7 +681,7 @@ void Service::HandlePush(HttpRequest request, HttpRespond respond) {
                               config_->service.push.date_format);
   if (!batch) {
     metrics_.RecordPush(false, 0, 0);
-    spdlog::warn("push batch {} refused and nothing stored: {}", *batch_id, batch.error().message);
+    spdlog::warn("push batch {} rejected and nothing stored: {}", *batch_id, batch.error().message);
     int status = batch.error().message.rfind("Content-Type", 0) == 0 ? 415 : 400;
     return respond(ErrorResponse(status, batch.error().message));
   }

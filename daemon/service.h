@@ -1,9 +1,9 @@
 #pragma once
 
-// `tiersync run`: the long-running service. One main thread runs the Boost.Asio loop
-// (signals, the schedule, the HTTP endpoints and systemd notifications); cycles run one at
-// a time on a cycle thread and pushed batches are stored on an ingest thread, each thread
-// with its own connection to the store.
+// `tiersync run`: the long-running service. The main thread runs the Boost.Asio loop with
+// signals, the schedule, the HTTP endpoints and systemd notifications. Cycles run one at a
+// time on a cycle thread, and pushed batches are stored on an ingest thread. Each of the
+// three threads has its own connection to the store.
 
 #include <optional>
 #include <string>

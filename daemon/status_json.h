@@ -10,7 +10,7 @@
 
 namespace tiersync {
 
-// The store's meta key that holds the last cycle, written by the service after each cycle.
+// The store's meta key for the last cycle, written by the service after each cycle.
 inline constexpr const char* kLastCycleMetaKey = "service.last_cycle";
 
 std::string LastCycleJson(const LastCycle& cycle);

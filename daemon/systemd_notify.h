@@ -14,7 +14,7 @@ void NotifyStopping(const std::string& status);
 void NotifyStatus(const std::string& status);
 void NotifyWatchdog();
 
-// The watchdog interval systemd asks for (WATCHDOG_USEC), or 0 when it is off.
+// The watchdog interval that systemd sets in WATCHDOG_USEC, or 0 when the watchdog is off.
 uint64_t WatchdogIntervalMicroseconds();
 
 }  // namespace tiersync

@@ -37,7 +37,7 @@ constexpr auto kReadyWait = std::chrono::seconds(60);
 constexpr const char* kToken = "test-token-0123456789abcdef";
 constexpr const char* kAsOf = "2022-05-27";
 
-// Polls `condition` every 20 ms until it holds or `timeout` passes.
+// Polls `condition` every 20 ms until it is true or `timeout` passes.
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout = kReadyWait) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -161,11 +161,14 @@ std::string WriteServiceConfig(const TempDir& dir, const std::string& extra_sour
 // The tiersync service as a child process, logging to a file.
 class ServiceProcess {
  public:
-  ServiceProcess(const TempDir& dir, const std::string& config_path, const std::string& notify_socket)
+  // `watchdog_usec` sets WATCHDOG_USEC as systemd does for WatchdogSec=; 0 leaves it unset.
+  ServiceProcess(const TempDir& dir, const std::string& config_path, const std::string& notify_socket,
+                 int watchdog_usec = 0)
       : log_path_(dir.File("service.log")), port_path_(dir.File("port")) {
     pid_ = fork();
     if (pid_ == 0) {
       setenv("NOTIFY_SOCKET", notify_socket.c_str(), 1);
+      if (watchdog_usec > 0) setenv("WATCHDOG_USEC", std::to_string(watchdog_usec).c_str(), 1);
       int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       dup2(log, STDOUT_FILENO);
       dup2(log, STDERR_FILENO);
@@ -348,10 +351,15 @@ TEST(Service, SighupKeepsOldConfigWhenInvalid) {
   NotifySocket notify(dir.File("notify.sock"));
   std::string config = WriteServiceConfig(dir);
   std::string valid = ReadText(config);
-  ServiceProcess service(dir, config, notify.path());
+  ServiceProcess service(dir, config, notify.path(), 200000);
   int ready = notify.WaitForMessage("READY=1");
   ASSERT_GE(ready, 0) << service.Log();
   int port = service.port();
+
+  // The main loop pings the watchdog every 100 ms (half of WATCHDOG_USEC).
+  int first_ping = notify.WaitForMessage("WATCHDOG=1");
+  ASSERT_GE(first_ping, 0);
+  EXPECT_GE(notify.WaitForMessage("WATCHDOG=1", static_cast<size_t>(first_ping) + 1), 0);
 
   // An invalid configuration: a misspelt key.
   WriteText(config, valid + "  unknown_key: 1\n");
