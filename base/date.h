@@ -5,6 +5,7 @@
 #include <compare>
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -37,6 +38,8 @@ class Date {
  private:
   int32_t days_ = 0;
 };
+
+inline std::ostream& operator<<(std::ostream& out, const Date& date) { return out << date.ToString(); }
 
 // A school year named by the calendar year it starts in: 2021 is "2021-2022".
 struct SchoolYear {

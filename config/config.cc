@@ -39,6 +39,7 @@ class Node {
   // Rejects keys other than `allowed`, so a misspelt key is an error, not a silent default.
   void AllowOnly(std::initializer_list<const char*> allowed) const {
     if (!node_.IsMap()) Fail("expected a mapping of keys to values");
+    RejectDuplicateKeys();
     for (const auto& item : node_) {
       std::string name = item.first.as<std::string>();
       bool known = false;
@@ -107,6 +108,7 @@ class Node {
 
   std::vector<std::pair<std::string, Node>> Entries() const {
     if (!node_.IsMap()) Fail("expected a mapping of keys to values");
+    RejectDuplicateKeys();
     std::vector<std::pair<std::string, Node>> entries;
     for (const auto& item : node_) {
       std::string name = item.first.as<std::string>();
@@ -125,6 +127,18 @@ class Node {
 
  private:
   std::string Join(const std::string& name) const { return key_.empty() ? name : key_ + "." + name; }
+
+  // yaml-cpp 0.7 keeps one of two equal keys silently; a repeated key is almost always a
+  // paste error, so it is rejected.
+  void RejectDuplicateKeys() const {
+    std::set<std::string> seen;
+    for (const auto& item : node_) {
+      std::string name = item.first.as<std::string>();
+      if (!seen.insert(name).second) {
+        Node(item.first, file_, Join(name)).Fail("key appears twice in the same mapping; keep one");
+      }
+    }
+  }
 
   YAML::Node node_;
   std::string file_;

@@ -33,6 +33,24 @@ Date TodayIn(const std::string& time_zone) {
                        static_cast<unsigned>(local.tm_mday));
 }
 
+namespace {
+
+// Logs one line per kind of kept-aside event, with a count and the first example.
+void LogKeptAside(const std::vector<KeptAsideRow>& rows) {
+  std::map<std::string, std::pair<size_t, const KeptAsideRow*>> by_reason;
+  for (const auto& row : rows) {
+    auto& [count, first] = by_reason[row.reason];
+    if (count++ == 0) first = &row;
+  }
+  for (const auto& [reason, entry] : by_reason) {
+    spdlog::warn("{} attendance events kept aside as {} (first: student {} on {}: {}); they do not count, see "
+                 "`tiersync data-quality`",
+                 entry.first, reason, entry.second->student_id, entry.second->date.ToString(), entry.second->detail);
+  }
+}
+
+}  // namespace
+
 Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, int64_t now_unix,
                               const CycleOptions& options) {
   CycleSummary summary;
@@ -81,6 +99,7 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
                  as_of.ToString(), summary.engine.recomputed, summary.engine.evaluated, summary.engine.tier_changes,
                  summary.engine.actions_created);
 
+    // NOTE: once delivery starts it sends every due batch, so a stop request waits for it.
     if (config.file_sink && !should_stop("outbox delivery")) {
       FileSink sink(*config.file_sink);
       DeliveryPolicy policy{config.delivery.batch_size, config.delivery.max_attempts,
@@ -93,7 +112,13 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
     }
 
     int school_year = config.engine.year_start.YearOf(as_of).start_year;
-    summary.kept_aside_total = store.ListKeptAside(school_year).size();
+    auto kept_aside = store.ListKeptAside(school_year);
+    summary.kept_aside_total = kept_aside.size();
+    if (summary.engine.recomputed > 0) LogKeptAside(kept_aside);
+    if (summary.engine.students_per_tier.empty()) {
+      spdlog::warn("no student is enrolled by {} in school year {}; check --as-of and the enrollment source",
+                   as_of.ToString(), SchoolYear{school_year}.Label());
+    }
     summary.rejected_total = store.ListRejected().size();
     summary.outbox = store.OutboxCounts();
   } catch (const sqlite::SqliteError& error) {

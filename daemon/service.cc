@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -36,7 +37,12 @@ constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;
 constexpr int kExitConfig = 2;
 
-int64_t NowUnix() { return static_cast<int64_t>(std::time(nullptr)); }
+// The same clock the cycle timer uses. std::time may read a coarse clock that lags it by a
+// few milliseconds, which would put a timer that just fired back before its own slot.
+int64_t NowUnix() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 std::string UtcText(int64_t unix_seconds) {
   std::time_t time = static_cast<std::time_t>(unix_seconds);
@@ -175,7 +181,8 @@ class Service {
   void RequestStop(const char* signal_name);
   void FinishStop();
 
-  void ScheduleNext();
+  // Arms the timer for the first slot after `after_unix` (default: now).
+  void ScheduleNext(int64_t after_unix = 0);
   void OnTimer(PlannedCycle planned);
   void StartCycle(CycleKind kind, const std::string& reason);
   void OnCycleFinished(LastCycle cycle, std::optional<CalendarCache> calendar);
@@ -412,9 +419,10 @@ bool Service::RunsOn(Date date) const {
   return calendar_.school_years.count(school_year) == 0;
 }
 
-void Service::ScheduleNext() {
+void Service::ScheduleNext(int64_t after_unix) {
   if (stopping_) return;
-  PlannedCycle planned = NextCycle(config_->service.schedule, NowUnix(), [this](Date date) { return RunsOn(date); });
+  int64_t after = std::max(after_unix, NowUnix());
+  PlannedCycle planned = NextCycle(config_->service.schedule, after, [this](Date date) { return RunsOn(date); });
   next_cycle_ = planned;
   cycle_timer_.expires_at(std::chrono::system_clock::from_time_t(static_cast<std::time_t>(planned.start_unix)));
   cycle_timer_.async_wait([this, planned](const boost::system::error_code& error) {
@@ -442,7 +450,8 @@ void Service::OnTimer(PlannedCycle planned) {
       StartCycle(planned.kind, "schedule");
     }
   }
-  ScheduleNext();
+  // Never the slot that just fired, even if the clock reads a moment before it.
+  ScheduleNext(planned.start_unix);
 }
 
 void Service::StartCycle(CycleKind kind, const std::string& reason) {
@@ -671,6 +680,11 @@ void Service::HandlePush(HttpRequest request, HttpRespond respond) {
     HttpResponse response = ErrorResponse(401, "missing or wrong bearer token");
     response.headers.emplace_back("WWW-Authenticate", "Bearer");
     return respond(std::move(response));
+  }
+  if (stopping_) {
+    metrics_.RecordPush(false, 0, 0);
+    spdlog::warn("push rejected with 503: the service is stopping; the client should retry after the restart");
+    return respond(ErrorResponse(503, "the service is stopping; nothing was stored; retry later"));
   }
   auto batch_id = ResolveBatchId(request.Header("x-batch-id"), request.body);
   if (!batch_id) {

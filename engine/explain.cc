@@ -46,6 +46,14 @@ std::optional<std::string> TierEngine::Explain(const std::string& student_id, Da
     out << "  " << day.date.ToString() << "  school " << day.school_id << "  " << FormatDayUnits(day.amount)
         << " day (" << FormatDayUnits(day.excused) << " excused, " << FormatDayUnits(day.unexcused)
         << " unexcused) from " << day.basis << "\n";
+    std::string same_day;
+    for (const auto& event : events) {
+      if (event.date != day.date) continue;
+      same_day += (same_day.empty() ? "" : ", ") + NormalizeCode(event.category) +
+                  (event.period.empty() ? "" : " in period " + event.period) +
+                  (event.duration ? " (duration " + FormatDayUnits(*event.duration) + ")" : "");
+    }
+    out << "              events that day: " << same_day << "\n";
   }
 
   out << "\nEvents that do not count an absence:\n";

@@ -8,8 +8,9 @@ namespace tiersync {
 
 namespace {
 
-constexpr const char* kFingerprintKey = "rules_fingerprint";
-
+// Both are kept per school year, so evaluating one year never hides a rules change from
+// another year's students.
+std::string FingerprintKey(int school_year) { return "rules_fingerprint:" + std::to_string(school_year); }
 std::string LastAsOfKey(int school_year) { return "last_as_of:" + std::to_string(school_year); }
 
 }  // namespace
@@ -75,7 +76,7 @@ void TierEngine::RecordChanges(const std::string& student_id, int school_year, c
     if (!still_there) {
       store_.SupersedeTierChange(row.id);
       ++stats.superseded;
-      spdlog::info("student {}: tier change {} -> {} on {} no longer holds after corrected data; marked superseded",
+      spdlog::info("student {}: tier change {} -> {} on {} is gone after corrected data; marked superseded",
                    student_id, row.change.from_tier, row.change.to_tier, row.change.date.ToString());
     }
   }
@@ -112,7 +113,7 @@ EngineStats TierEngine::Run(Date as_of) {
   EngineStats stats;
   int school_year = settings_.year_start.YearOf(as_of).start_year;
 
-  bool rules_changed = store_.Meta(kFingerprintKey) != settings_.rules_fingerprint;
+  bool rules_changed = store_.Meta(FingerprintKey(school_year)) != settings_.rules_fingerprint;
   if (rules_changed) {
     spdlog::info("rules fingerprint changed (rules version {}); deriving every student of {} again",
                  settings_.rules.version, SchoolYear{school_year}.Label());
@@ -156,7 +157,7 @@ EngineStats TierEngine::Run(Date as_of) {
     ++stats.evaluated;
   }
   store_.SetMeta(LastAsOfKey(school_year), std::to_string(as_of.days()));
-  store_.SetMeta(kFingerprintKey, settings_.rules_fingerprint);
+  store_.SetMeta(FingerprintKey(school_year), settings_.rules_fingerprint);
   transaction.Commit();
 
   for (const auto& [student_id, state] : store_.LoadTierStates(school_year)) ++stats.students_per_tier[state.tier];
@@ -167,8 +168,8 @@ std::vector<StudentTier> TierEngine::ComputeTiers(Date as_of) {
   int school_year = settings_.year_start.YearOf(as_of).start_year;
   std::map<std::string, StudentInputs> inputs = store_.LoadStudentInputs(school_year);
 
-  // Derive in memory what the store has not derived yet, so the answer reflects every record.
-  bool rules_changed = store_.Meta(kFingerprintKey) != settings_.rules_fingerprint;
+  // Derive in memory what the store has not derived yet, so the result reflects every record.
+  bool rules_changed = store_.Meta(FingerprintKey(school_year)) != settings_.rules_fingerprint;
   std::set<std::string> dirty;
   for (const auto& key : store_.DirtyStudents()) {
     if (key.school_year == school_year) dirty.insert(key.student_id);

@@ -2,10 +2,10 @@
 
 // The incremental tier engine over the store.
 //
-// A run (1) derives absence days again for the students whose inputs changed, (2)
-// evaluates tiers at the as-of date, for the changed students only when the as-of date and
-// the rules are the same as last time and for every student of the school year otherwise,
-// and (3) records tier changes and queues the playbook's actions in the outbox, in the same
+// A run has three steps. It derives absence days again for the students whose inputs
+// changed. It evaluates tiers at the as-of date: for the changed students only when the
+// as-of date and the rules match the last run, else for every student of the school year.
+// Then it records tier changes and queues the playbook's actions in the outbox, in the same
 // transaction.
 //
 // Tier changes come from the student's whole timeline up to the as-of date, so syncing

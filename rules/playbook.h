@@ -1,7 +1,7 @@
 #pragma once
 
-// The playbook: what each tier change asks of the school, as tasks, documented contacts
-// and notices. Rules come from YAML (config/playbook.yaml); this file only applies them.
+// The playbook: the tasks, documented contacts and notices each tier change requires of
+// the school. Rules come from YAML (config/playbook.yaml), and this file only applies them.
 
 #include <string>
 #include <vector>
@@ -16,7 +16,7 @@ enum class ActionKind { kTask, kContact, kNotice };
 
 const char* ActionKindName(ActionKind kind);
 
-// One action a rule asks for.
+// One action a rule requires.
 struct ActionTemplate {
   std::string id;      // stable within the playbook, part of the idempotency key
   ActionKind kind = ActionKind::kTask;

@@ -195,7 +195,26 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
     }
   }
 
-  // Sessions carry no student data; they are replaced whole.
+  // Sessions carry no student data; they are replaced whole, and counted by difference.
+  {
+    std::set<std::string> before;
+    auto select = db_.Prepare(
+        "SELECT school_id, name, school_year, begin_date, end_date, total_instructional_days FROM session "
+        "WHERE origin = ?");
+    select.Bind(1, snapshot.origin);
+    while (select.Step()) {
+      before.insert(JoinKey({select.Text(0), select.Text(1), select.Text(2), std::to_string(select.Int(3)),
+                             std::to_string(select.Int(4)), std::to_string(select.Int(5))}));
+    }
+    std::set<std::string> after;
+    for (const auto& session : snapshot.sessions) {
+      after.insert(JoinKey({session.school_id, session.name, session.school_year,
+                            std::to_string(session.begin_date.days()), std::to_string(session.end_date.days()),
+                            std::to_string(session.total_instructional_days)}));
+    }
+    for (const auto& key : after) stats.inserted += before.count(key) ? 0 : 1;
+    for (const auto& key : before) stats.deleted += after.count(key) ? 0 : 1;
+  }
   db_.Prepare("DELETE FROM session WHERE origin = ?").Bind(1, snapshot.origin).Run();
   auto insert_session = db_.Prepare(
       "INSERT INTO session (school_id, name, school_year, begin_date, end_date, total_instructional_days, origin) "

@@ -17,7 +17,9 @@ OutboxEntry ReadOutbox(const sqlite::Statement& row) {
   PlannedAction& action = entry.action;
   action.idempotency_key = row.Text(1);
   std::string kind = row.Text(2);
-  action.kind = kind == "contact" ? ActionKind::kContact : kind == "notice" ? ActionKind::kNotice : ActionKind::kTask;
+  action.kind = ActionKind::kTask;
+  if (kind == "contact") action.kind = ActionKind::kContact;
+  if (kind == "notice") action.kind = ActionKind::kNotice;
   action.action_id = row.Text(3);
   action.role = row.Text(4);
   action.title = row.Text(5);

@@ -25,7 +25,7 @@
 
 namespace tiersync {
 
-// What applying one snapshot changed.
+// Counts of what applying one snapshot changed.
 struct ApplyStats {
   size_t read = 0;       // records in the snapshot
   size_t inserted = 0;

@@ -74,7 +74,7 @@ Result<Snapshot> ParseCsvSnapshot(const CsvSourceConfig& config, const std::stri
   CsvRow row;
   if (!reader.Next(row)) {
     if (!reader.error().empty()) return Error{display_path + ": " + reader.error()};
-    return snapshot;  // an empty file holds no records
+    return snapshot;  // an empty file contains no records
   }
 
   // Map each configured field to its column.

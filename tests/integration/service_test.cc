@@ -252,7 +252,7 @@ TEST(Service, EndpointsPushAndCleanStop) {
   EXPECT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.headers.find("text/plain; version=0.0.4"), std::string::npos);
   for (const char* line : {"tiersync_cycles_total{kind=\"incremental\",outcome=\"succeeded\"} 1\n",
-                           "tiersync_records_read_total 2723\n", "tiersync_records_changed_total 2717\n",
+                           "tiersync_records_read_total 2723\n", "tiersync_records_changed_total 2723\n",
                            "tiersync_tier_changes_total 858\n", "tiersync_actions_queued_total 314\n",
                            "tiersync_students{tier=\"1\"} 131\n", "tiersync_students{tier=\"2\"} 52\n",
                            "tiersync_students{tier=\"3\"} 44\n", "tiersync_outbox_entries{status=\"delivered\"} 314\n",

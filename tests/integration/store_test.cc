@@ -1,1 +1,178 @@
+// The SQLite store on a real file: migrations, idempotent snapshot upserts, deletions,
+// cursors, and the incremental engine's recompute counts.
+
 #include <gtest/gtest.h>
+
+#include "daemon/cycle.h"
+#include "engine/tier_engine.h"
+#include "store/store.h"
+#include "tests/support/test_support.h"
+
+namespace tiersync {
+namespace {
+
+using testing::TempDir;
+
+Date D(const char* text) { return *Date::Parse(text); }
+
+Snapshot SmallSnapshot() {
+  Snapshot snapshot;
+  snapshot.origin = "test:small";
+  snapshot.cursor = "c1";
+  for (Date day = D("2021-08-23"); day <= D("2021-09-17"); day = day + 1) {
+    if (day.iso_weekday() <= 5) snapshot.calendar_days.push_back({"A", day, kUnitsPerDay});
+  }
+  snapshot.enrollments.push_back({"S1", "A", D("2021-08-23"), std::nullopt, "05"});
+  snapshot.enrollments.push_back({"S2", "A", D("2021-08-23"), std::nullopt, "05"});
+  snapshot.events.push_back({"S1", "A", D("2021-08-24"), "", "Unexcused Absence", std::nullopt, ""});
+  snapshot.events.push_back({"S2", "A", D("2021-08-25"), "", "Excused Absence", kUnitsPerDay, "sick"});
+  return snapshot;
+}
+
+std::unique_ptr<Store> OpenStore(const TempDir& dir) {
+  auto store = Store::Open(dir.File("store.db"));
+  EXPECT_TRUE(store.ok()) << store.error().message;
+  return std::move(*store);
+}
+
+TEST(Store, CreatesSchemaAndReopens) {
+  TempDir dir;
+  { OpenStore(dir); }
+  auto store = OpenStore(dir);
+  EXPECT_EQ(store->SchemaVersion(), 1);
+  auto reader = Store::Open(dir.File("store.db"), Store::Mode::kReadOnly);
+  EXPECT_TRUE(reader.ok());
+}
+
+TEST(Store, ReadOnlyOpenOfMissingFileExplainsWhatToDo) {
+  TempDir dir;
+  auto store = Store::Open(dir.File("missing.db"), Store::Mode::kReadOnly);
+  ASSERT_FALSE(store.ok());
+  EXPECT_NE(store.error().message.find("run `tiersync sync` first"), std::string::npos) << store.error().message;
+}
+
+TEST(Store, ApplyingTheSameSnapshotTwiceChangesNothing) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  SchoolYearStart year_start;
+  ApplyStats first = store->ApplySnapshot(SmallSnapshot(), year_start);
+  EXPECT_EQ(first.inserted, 20u + 2u + 2u);
+  EXPECT_EQ(store->DirtyStudents().size(), 2u);
+  EXPECT_EQ(store->Cursor("test:small"), "c1");
+
+  for (const auto& key : store->DirtyStudents()) store->ClearDirty(key);
+  ApplyStats second = store->ApplySnapshot(SmallSnapshot(), year_start);
+  EXPECT_EQ(second.read, 24u);
+  EXPECT_EQ(second.changed(), 0u);
+  EXPECT_TRUE(store->DirtyStudents().empty());
+}
+
+TEST(Store, SnapshotDiffUpdatesAndDeletesOnlyWhatChanged) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  SchoolYearStart year_start;
+  store->ApplySnapshot(SmallSnapshot(), year_start);
+  for (const auto& key : store->DirtyStudents()) store->ClearDirty(key);
+
+  Snapshot changed = SmallSnapshot();
+  changed.cursor = "c2";
+  changed.events[0].category = "Excused Absence";  // a new natural key: one insert, one delete
+  changed.events.pop_back();                       // S2's event disappears from the origin
+  ApplyStats stats = store->ApplySnapshot(changed, year_start);
+  EXPECT_EQ(stats.inserted, 1u);
+  EXPECT_EQ(stats.updated, 0u);
+  EXPECT_EQ(stats.deleted, 2u);
+  ASSERT_EQ(store->DirtyStudents().size(), 2u);
+  EXPECT_EQ(store->LoadEvents("S2", 2021).size(), 0u);
+  ASSERT_EQ(store->LoadEvents("S1", 2021).size(), 1u);
+  EXPECT_EQ(store->LoadEvents("S1", 2021)[0].category, "Excused Absence");
+  EXPECT_EQ(store->Cursor("test:small"), "c2");
+}
+
+TEST(Store, ConflictingDuplicatesAreKeptAside) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  Snapshot snapshot = SmallSnapshot();
+  auto duplicate = snapshot.events[1];
+  duplicate.reason = "different";
+  snapshot.events.push_back(duplicate);
+  ApplyStats stats = store->ApplySnapshot(snapshot, SchoolYearStart{});
+  EXPECT_EQ(stats.rejected, 1u);
+  auto rejected = store->ListRejected();
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_NE(rejected[0].reason.find("appears twice"), std::string::npos);
+}
+
+TEST(Store, UnchangedSnapshotIsSkipped) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  Snapshot unchanged;
+  unchanged.origin = "test:small";
+  unchanged.unchanged = true;
+  ApplyStats stats = store->ApplySnapshot(unchanged, SchoolYearStart{});
+  EXPECT_TRUE(stats.skipped);
+  EXPECT_EQ(stats.changed(), 0u);
+}
+
+TEST(Store, FailedTransactionLeavesNoRowsAndNoCursor) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  // A trigger that fails the insert of S2's event makes SQLite abort mid-snapshot.
+  store->db().Exec(
+      "CREATE TRIGGER fail_s2 BEFORE INSERT ON attendance_event WHEN NEW.student_id = 'S2' "
+      "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+  EXPECT_THROW(store->ApplySnapshot(SmallSnapshot(), SchoolYearStart{}), sqlite::SqliteError);
+  EXPECT_FALSE(store->Cursor("test:small").has_value());
+  EXPECT_TRUE(store->LoadEvents("S1", 2021).empty());
+  EXPECT_TRUE(store->DirtyStudents().empty());
+}
+
+TEST(Engine, RecomputesOnlyTheStudentWhoseRecordsChanged) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  SchoolYearStart year_start;
+  Snapshot snapshot = SmallSnapshot();
+  for (int i = 3; i <= 50; ++i) snapshot.enrollments.push_back({"S" + std::to_string(i), "A", D("2021-08-23"), std::nullopt, ""});
+  store->ApplySnapshot(snapshot, year_start);
+
+  EngineSettings settings{AttendanceRules::Defaults(), Playbook{}, year_start, "fingerprint-1"};
+  TierEngine engine(*store, settings);
+  EngineStats first = engine.Run(D("2021-09-17"));
+  EXPECT_EQ(first.recomputed, 50u);
+  EXPECT_EQ(first.evaluated, 50u);
+  EXPECT_EQ(first.students_per_tier[2], 2u);  // S1 and S2: 1 of 20 days is 5%
+  EXPECT_EQ(first.students_per_tier[1], 48u);
+
+  EngineStats again = engine.Run(D("2021-09-17"));
+  EXPECT_EQ(again.recomputed, 0u);
+  EXPECT_EQ(again.evaluated, 0u);
+
+  // One more absence for S7 only.
+  snapshot.cursor = "c2";
+  snapshot.events.push_back({"S7", "A", D("2021-09-01"), "", "Unexcused Absence", std::nullopt, ""});
+  ApplyStats stats = store->ApplySnapshot(snapshot, year_start);
+  EXPECT_EQ(stats.changed(), 1u);
+  EngineStats incremental = engine.Run(D("2021-09-17"));
+  EXPECT_EQ(incremental.recomputed, 1u);
+  EXPECT_EQ(incremental.evaluated, 1u);
+  EXPECT_EQ(incremental.students_per_tier[2], 3u);
+  EXPECT_EQ(incremental.students_per_tier[1], 47u);
+}
+
+TEST(Engine, RulesChangeRecomputesEveryone) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  SchoolYearStart year_start;
+  store->ApplySnapshot(SmallSnapshot(), year_start);
+  EngineSettings settings{AttendanceRules::Defaults(), Playbook{}, year_start, "fingerprint-1"};
+  TierEngine(*store, settings).Run(D("2021-09-17"));
+
+  settings.rules.thresholds[0].from_percent_units = 6 * kUnitsPerDay;  // Tier 2 from 6%
+  settings.rules_fingerprint = "fingerprint-2";
+  EngineStats stats = TierEngine(*store, settings).Run(D("2021-09-17"));
+  EXPECT_EQ(stats.recomputed, 2u);
+  EXPECT_EQ(stats.students_per_tier[1], 2u);  // 5% is now below Tier 2
+}
+
+}  // namespace
+}  // namespace tiersync
