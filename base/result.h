@@ -13,6 +13,10 @@ namespace tiersync {
 // the value, where it came from and what to do.
 struct Error {
   std::string message;
+  // Set when retrying cannot help until someone acts (wrong credentials, a rejected
+  // certificate, a server that cannot be reached). The cycle then stops, and outbox
+  // entries keep their attempt count.
+  bool needs_operator = false;
 };
 
 template <typename T>

@@ -324,6 +324,72 @@ std::vector<std::string> ParsePaths(const Node& source) {
   return paths;
 }
 
+synergy::ReportFormat ParseReportFormat(const Node& node) {
+  std::string format = node.TextOr("csv");
+  if (format == "csv") return synergy::ReportFormat::kCsv;
+  if (format == "xml") return synergy::ReportFormat::kXml;
+  node.Fail("'" + format + "' is not one of: csv, xml");
+}
+
+std::vector<std::pair<std::string, std::string>> ParseOptions(const Node& node) {
+  std::vector<std::pair<std::string, std::string>> options;
+  if (!node.defined()) return options;
+  for (const auto& [property, value] : node.Entries()) options.emplace_back(property, value.Text());
+  return options;
+}
+
+SynergyReportSourceConfig ParseSynergyReportSource(const Node& node, const std::string& name) {
+  node.AllowOnly({"name", "type", "school", "year", "recent_days", "reports"});
+  SynergyReportSourceConfig config;
+  config.name = name;
+  config.school = node["school"].TextOr("");
+  config.year = node["year"].TextOr("");
+  config.recent_days = static_cast<int>(node["recent_days"].IntegerOr(14, 0, 366));
+
+  Node reports = node.Required("reports");
+  const std::vector<std::pair<std::string, SynergyReportKind>> kinds = {
+      {"absence_codes", SynergyReportKind::kAbsenceCodes},
+      {"calendar", SynergyReportKind::kCalendar},
+      {"enrollments", SynergyReportKind::kEnrollments},
+      {"daily_attendance", SynergyReportKind::kDailyAttendance},
+      {"period_attendance", SynergyReportKind::kPeriodAttendance}};
+  reports.AllowOnly({"absence_codes", "calendar", "enrollments", "daily_attendance", "period_attendance"});
+  for (const auto& [key, kind] : kinds) {
+    Node report_node = reports[key];
+    if (!report_node.defined()) continue;
+    report_node.AllowOnly({"report_id", "format", "date_format", "columns", "options"});
+    SynergyReportConfig report;
+    report.kind = kind;
+    report.report_id = report_node.Required("report_id").Text();
+    if (report.report_id.empty()) report_node["report_id"].Fail("is empty; give the Synergy report id");
+    report.format = ParseReportFormat(report_node["format"]);
+    std::string date_format = report_node["date_format"].TextOr("us");
+    if (date_format == "iso") {
+      report.date_format = DateFormat::kIso;
+    } else if (date_format == "us") {
+      report.date_format = DateFormat::kUs;
+    } else {
+      report_node["date_format"].Fail("'" + date_format + "' is not one of: iso (YYYY-MM-DD), us (MM/DD/YYYY)");
+    }
+    std::set<std::string> allowed(RequiredReportFields(kind).begin(), RequiredReportFields(kind).end());
+    allowed.insert(OptionalReportFields(kind).begin(), OptionalReportFields(kind).end());
+    if (Node columns = report_node["columns"]; columns.defined()) {
+      for (const auto& [field, value] : columns.Entries()) {
+        if (!allowed.count(field)) {
+          std::string list;
+          for (const auto& known : allowed) list += (list.empty() ? "" : ", ") + known;
+          value.Fail("unknown field; a " + key + " report maps: " + list);
+        }
+        report.columns[field] = value.Text();
+      }
+    }
+    report.options = ParseOptions(report_node["options"]);
+    config.reports.push_back(std::move(report));
+  }
+  if (config.reports.empty()) reports.Fail("list at least one report");
+  return config;
+}
+
 SourceConfig ParseSource(const Node& node) {
   std::string type = node.Required("type").Text();
   std::string name = node.Required("name").Text();
@@ -332,7 +398,8 @@ SourceConfig ParseSource(const Node& node) {
     node.AllowOnly({"name", "type", "paths"});
     return EdFiXmlSourceConfig{name, ParsePaths(node)};
   }
-  if (type != "csv") node["type"].Fail("'" + type + "' is not one of: csv, edfi_xml");
+  if (type == "synergy_report") return ParseSynergyReportSource(node, name);
+  if (type != "csv") node["type"].Fail("'" + type + "' is not one of: csv, edfi_xml, synergy_report");
 
   node.AllowOnly({"name", "type", "kind", "paths", "date_format", "columns"});
   CsvSourceConfig config;
@@ -360,10 +427,93 @@ SourceConfig ParseSource(const Node& node) {
   return config;
 }
 
+ImportTemplate ParseImportTemplate(const Node& xml) {
+  ImportTemplate result;
+  xml.AllowOnly({"element", "attributes"});
+  result.element = xml.Required("element").Text();
+  if (result.element.empty()) xml["element"].Fail("is empty; give the ImportData element name");
+  result.attributes.clear();
+  for (const auto& [attribute, pattern] : xml.Required("attributes").Entries()) {
+    std::string text = pattern.Text();
+    if (auto status = ValidatePattern(text); !status) pattern.Fail(status.error().message);
+    result.attributes.emplace_back(attribute, text);
+  }
+  return result;
+}
+
+SynergySinkConfig ParseSynergySink(const Node& node) {
+  node.AllowOnly({"type", "templates", "key_check", "max_uncertain_rounds"});
+  SynergySinkConfig config;
+  Node templates = node.Required("templates");
+  templates.AllowOnly({"task", "contact", "notice"});
+  for (const auto& [key, kind] : std::vector<std::pair<std::string, ActionKind>>{
+           {"task", ActionKind::kTask}, {"contact", ActionKind::kContact}, {"notice", ActionKind::kNotice}}) {
+    Node template_node = templates.Required(key);
+    ImportTemplate import_template = ParseImportTemplate(template_node);
+    if (auto status = ValidateKeyedTemplate(import_template); !status) template_node.Fail(status.error().message);
+    config.templates[kind] = std::move(import_template);
+  }
+  Node key_check = node.Required("key_check");
+  key_check.AllowOnly({"report_id", "format", "key_column", "options", "before_every_send"});
+  config.key_check.report_id = key_check.Required("report_id").Text();
+  config.key_check.format = ParseReportFormat(key_check["format"]);
+  config.key_check.key_column = key_check["key_column"].TextOr("IDEMPOTENCY_KEY");
+  config.key_check.options = ParseOptions(key_check["options"]);
+  if (key_check["before_every_send"].defined()) {
+    config.check_before_every_send = key_check["before_every_send"].Boolean();
+  }
+  config.max_uncertain_rounds = static_cast<int>(node["max_uncertain_rounds"].IntegerOr(4, 1, 20));
+  return config;
+}
+
+SynergyConnectionConfig ParseSynergyConnection(const Node& node) {
+  node.AllowOnly({"url", "user", "password_file", "protocol", "tls", "connect_timeout_ms", "request_timeout_ms",
+                  "min_login_interval_ms", "retry", "poll_interval_ms", "report_timeout_seconds"});
+  SynergyConnectionConfig config;
+  config.http.url = node.Required("url").Text();
+  config.session.credentials.user_id = node.Required("user").Text();
+  std::string password_path = node.Required("password_file").Path();
+  auto password = ReadFile(password_path);
+  if (!password) node["password_file"].Fail(password.error().message);
+  std::string secret = *password;
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  if (secret.empty()) node["password_file"].Fail("file " + password_path + " is empty; put the Synergy password in it");
+  config.session.credentials.password = secret;
+
+  std::string protocol = node["protocol"].TextOr("form");
+  if (protocol == "form") {
+    config.session.protocol = synergy::Protocol::kForm;
+  } else if (protocol == "soap") {
+    config.session.protocol = synergy::Protocol::kSoap;
+  } else {
+    node["protocol"].Fail("'" + protocol + "' is not one of: form, soap");
+  }
+
+  if (Node tls = node["tls"]; tls.defined()) {
+    tls.AllowOnly({"ca_file", "insecure_skip_verify"});
+    if (tls["ca_file"].defined()) config.http.tls.ca_file = tls["ca_file"].Path();
+    if (tls["insecure_skip_verify"].defined()) config.http.tls.verify = !tls["insecure_skip_verify"].Boolean();
+  }
+  config.http.connect_timeout = std::chrono::milliseconds(node["connect_timeout_ms"].IntegerOr(10000, 1, 600000));
+  config.http.request_timeout = std::chrono::milliseconds(node["request_timeout_ms"].IntegerOr(120000, 1, 3600000));
+  config.session.min_login_interval =
+      std::chrono::milliseconds(node["min_login_interval_ms"].IntegerOr(3000, 0, 600000));
+  if (Node retry = node["retry"]; retry.defined()) {
+    retry.AllowOnly({"max_attempts", "base_ms", "cap_ms"});
+    config.session.retry.max_attempts = static_cast<int>(retry["max_attempts"].IntegerOr(5, 1, 100));
+    config.session.retry.base = std::chrono::milliseconds(retry["base_ms"].IntegerOr(500, 0, 3600000));
+    config.session.retry.cap = std::chrono::milliseconds(retry["cap_ms"].IntegerOr(30000, 0, 3600000));
+    if (config.session.retry.cap < config.session.retry.base) retry["cap_ms"].Fail("must be at least base_ms");
+  }
+  config.session.poll_interval = std::chrono::milliseconds(node["poll_interval_ms"].IntegerOr(1000, 0, 600000));
+  config.session.report_timeout = std::chrono::seconds(node["report_timeout_seconds"].IntegerOr(600, 1, 86400));
+  return config;
+}
+
 FileSinkConfig ParseSink(const Node& node) {
   node.AllowOnly({"type", "directory", "formats", "xml"});
   std::string type = node.Required("type").Text();
-  if (type != "file") node["type"].Fail("'" + type + "' is not a known sink type; use: file");
+  if (type != "file") node["type"].Fail("'" + type + "' is not a known sink type; use: file or synergy");
   FileSinkConfig config;
   config.directory = node.Required("directory").Path();
   if (auto formats = node["formats"]; formats.defined()) {
@@ -518,7 +668,7 @@ Result<Playbook> LoadPlaybook(const std::string& path) {
 Result<Config> LoadConfig(const std::string& path) {
   try {
     Node root = LoadYaml(path);
-    root.AllowOnly({"district", "store", "school_year", "rules", "playbook", "sources", "sink", "delivery",
+    root.AllowOnly({"district", "store", "school_year", "rules", "playbook", "synergy", "sources", "sink", "delivery",
                     "service"});
     Config config;
     config.path = path;
@@ -559,16 +709,28 @@ Result<Config> LoadConfig(const std::string& path) {
     config.engine.rules.version += "+" + config.engine.playbook.version;
     config.engine.rules_fingerprint = Fingerprint(config.engine.rules, config.engine.playbook);
 
+    if (Node synergy = root["synergy"]; synergy.defined()) config.synergy = ParseSynergyConnection(synergy);
+
     std::set<std::string> names;
     for (const auto& item : root.Required("sources").Items()) {
       SourceConfig source = ParseSource(item);
       std::string name = std::visit([](const auto& value) { return value.name; }, source);
       if (!names.insert(name).second) item["name"].Fail("'" + name + "' names two sources; names must be unique");
+      if (std::holds_alternative<SynergyReportSourceConfig>(source) && !config.synergy) {
+        item["type"].Fail("a synergy_report source needs the top-level synergy section (url, user, password_file)");
+      }
       config.sources.push_back(std::move(source));
     }
     if (config.sources.empty()) root["sources"].Fail("list at least one source");
 
-    if (Node sink = root["sink"]; sink.defined()) config.file_sink = ParseSink(sink);
+    if (Node sink = root["sink"]; sink.defined()) {
+      if (sink["type"].defined() && sink["type"].Text() == "synergy") {
+        if (!config.synergy) sink["type"].Fail("a synergy sink needs the top-level synergy section");
+        config.synergy_sink = ParseSynergySink(sink);
+      } else {
+        config.file_sink = ParseSink(sink);
+      }
+    }
 
     if (Node delivery = root["delivery"]; delivery.defined()) {
       delivery.AllowOnly({"batch_size", "max_attempts", "retry_base_seconds", "retry_cap_seconds"});
@@ -590,8 +752,13 @@ Result<Config> LoadConfig(const std::string& path) {
   }
 }
 
-std::unique_ptr<Source> MakeSource(const SourceConfig& config) {
+std::unique_ptr<Source> MakeSource(const SourceConfig& config, synergy::SynergyClient* client,
+                                   const SynergyReadPlan& plan) {
   if (const auto* csv = std::get_if<CsvSourceConfig>(&config)) return std::make_unique<CsvSource>(*csv);
+  if (const auto* report = std::get_if<SynergyReportSourceConfig>(&config)) {
+    if (client == nullptr) throw std::logic_error("MakeSource: a synergy_report source needs a Synergy client");
+    return std::make_unique<SynergyReportSource>(*report, *client, plan);
+  }
   return std::make_unique<EdFiXmlSource>(std::get<EdFiXmlSourceConfig>(config));
 }
 

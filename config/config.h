@@ -14,11 +14,22 @@
 #include "connectors/csv/csv_source.h"
 #include "connectors/edfi/edfi_xml_source.h"
 #include "connectors/file/file_sink.h"
+#include "connectors/http/http_client.h"
+#include "connectors/synergy/import_sink.h"
+#include "connectors/synergy/report_source.h"
+#include "connectors/synergy/synergy_client.h"
 #include "engine/tier_engine.h"
 
 namespace tiersync {
 
-using SourceConfig = std::variant<CsvSourceConfig, EdFiXmlSourceConfig>;
+using SourceConfig = std::variant<CsvSourceConfig, EdFiXmlSourceConfig, SynergyReportSourceConfig>;
+
+// How to reach the district's Synergy server; shared by synergy_report sources and the
+// synergy sink. The password is read from synergy.password_file at load time.
+struct SynergyConnectionConfig {
+  http::ClientSettings http;
+  synergy::SessionSettings session;
+};
 
 struct DeliveryConfig {
   size_t batch_size = 200;
@@ -61,6 +72,8 @@ struct Config {
   std::string playbook_path;
   std::vector<SourceConfig> sources;
   std::optional<FileSinkConfig> file_sink;
+  std::optional<SynergyConnectionConfig> synergy;
+  std::optional<SynergySinkConfig> synergy_sink;
   DeliveryConfig delivery;
   ServiceConfig service;
 };
@@ -72,6 +85,9 @@ Result<Config> LoadConfig(const std::string& path);
 // Loads a playbook file on its own (also used by LoadConfig).
 Result<Playbook> LoadPlaybook(const std::string& path);
 
-std::unique_ptr<Source> MakeSource(const SourceConfig& config);
+// Makes the source for `config`. A synergy_report source reads through `client` (which must
+// then be non-null) and covers the dates in `plan`.
+std::unique_ptr<Source> MakeSource(const SourceConfig& config, synergy::SynergyClient* client = nullptr,
+                                   const SynergyReadPlan& plan = {});
 
 }  // namespace tiersync

@@ -36,6 +36,11 @@ DeliveryStats DeliverOutbox(Store& store, Sink& sink, const DeliveryPolicy& poli
       continue;
     }
 
+    if (receipt.error().needs_operator) {
+      stats.stopped = receipt.error();
+      break;
+    }
+
     // The batch failed as a whole: back off every entry in it and stop for this cycle.
     for (const auto& entry : due) {
       int attempts = entry.attempts + 1;

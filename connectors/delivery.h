@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 #include "connectors/sink.h"
 #include "store/store.h"
@@ -23,6 +24,9 @@ struct DeliveryStats {
   size_t delivered = 0;
   size_t failed = 0;       // entries whose batch failed and will be retried
   size_t dead_lettered = 0;
+  // Set when the sink failed in a way that needs an operator (Error::needs_operator):
+  // delivery stopped there, and the batch stays pending without counting an attempt.
+  std::optional<Error> stopped;
 };
 
 // `now_unix` is the current time in seconds; `random_below(n)` returns a uniform value in

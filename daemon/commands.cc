@@ -86,7 +86,8 @@ std::unique_ptr<Store> OpenForReading(const Config& config) {
 
 }  // namespace
 
-int CommandSync(const std::string& config_path, const std::optional<std::string>& as_of_text, std::ostream& out) {
+int CommandSync(const std::string& config_path, const std::optional<std::string>& as_of_text, std::ostream& out,
+                bool reconcile) {
   auto config = LoadOrReport(config_path);
   if (!config) return kExitUsage;
   Date as_of = TodayIn(config->time_zone);
@@ -101,9 +102,12 @@ int CommandSync(const std::string& config_path, const std::optional<std::string>
     spdlog::error("{}", store.error().message);
     return kExitFailed;
   }
-  auto summary = RunCycle(*config, **store, as_of, static_cast<int64_t>(std::time(nullptr)));
+  CycleOptions options;
+  options.full_reconciliation = reconcile;
+  auto summary = RunCycle(*config, **store, as_of, static_cast<int64_t>(std::time(nullptr)), options);
   if (!summary) {
-    spdlog::error("sync failed: {}", summary.error().message);
+    spdlog::error("sync failed and the cycle stopped: {}; nothing was lost, and the next sync resumes from here",
+                  summary.error().message);
     return kExitFailed;
   }
   out << FormatSummary(*summary, *config);
@@ -194,7 +198,11 @@ int CommandCheckConfig(const std::string& config_path, std::ostream& out) {
       << "  playbook: " << config->playbook_path << " (" << config->engine.playbook.rules.size() << " rules, "
       << actions << " actions)\n"
       << "  sources: " << config->sources.size() << "\n"
-      << "  sink: " << (config->file_sink ? "file, " + config->file_sink->directory : std::string("none")) << "\n";
+      << "  sink: "
+      << (config->file_sink      ? "file, " + config->file_sink->directory
+          : config->synergy_sink ? "synergy ImportData at " + config->synergy->http.url
+                                 : std::string("none"))
+      << "\n";
   return kExitOk;
 }
 

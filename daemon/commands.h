@@ -9,7 +9,9 @@
 
 namespace tiersync {
 
-int CommandSync(const std::string& config_path, const std::optional<std::string>& as_of, std::ostream& out);
+// `reconcile` reads the whole school year from Synergy report sources (the nightly run).
+int CommandSync(const std::string& config_path, const std::optional<std::string>& as_of, std::ostream& out,
+                bool reconcile = false);
 int CommandTiers(const std::string& config_path, const std::string& as_of, const std::string& format,
                  std::ostream& out);
 int CommandExplain(const std::string& config_path, const std::string& student_id, const std::string& as_of,

@@ -35,6 +35,26 @@ Date TodayIn(const std::string& time_zone) {
 
 namespace {
 
+// The Synergy session shared by every synergy_report source and the synergy sink of one
+// cycle, so that one login serves them all.
+std::unique_ptr<synergy::SynergyClient> MakeSynergyClient(const Config& config, const CycleOptions& options,
+                                                          const std::function<int64_t(int64_t)>& random_below) {
+  if (!config.synergy) return nullptr;
+  if (!config.synergy->http.tls.verify) {
+    spdlog::warn("TLS certificate verification is OFF for {} (synergy.tls.insecure_skip_verify); anyone on the "
+                 "network path can read and change this traffic, including the Synergy password",
+                 config.synergy->http.url);
+  }
+  synergy::Clock& clock = options.clock != nullptr ? *options.clock : synergy::SystemClock();
+  return std::make_unique<synergy::SynergyClient>(config.synergy->session,
+                                                  std::make_unique<http::HttpClient>(config.synergy->http), clock,
+                                                  random_below);
+}
+
+std::string FullReadKey(const std::string& source, int school_year) {
+  return "synergy_full_read:" + source + ":" + std::to_string(school_year);
+}
+
 // Logs one line per kind of kept-aside event, with a count and the first example.
 void LogKeptAside(const std::vector<KeptAsideRow>& rows) {
   std::map<std::string, std::pair<size_t, const KeptAsideRow*>> by_reason;
@@ -62,19 +82,30 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
                  as_of.ToString(), next_step);
     return true;
   };
-  try {
-    CursorLookup cursor = [&store, &options](const std::string& origin) -> std::optional<std::string> {
-      if (options.full) return std::nullopt;
-      return store.Cursor(origin);
+  std::mt19937_64 random(std::random_device{}());
+  std::function<int64_t(int64_t)> random_below = options.random_below;
+  if (!random_below) {
+    random_below = [&random](int64_t bound) {
+      return bound <= 1 ? int64_t{0} : std::uniform_int_distribution<int64_t>(0, bound - 1)(random);
     };
+  }
+  int school_year = config.engine.year_start.YearOf(as_of).start_year;
+  try {
+    std::unique_ptr<synergy::SynergyClient> synergy_client = MakeSynergyClient(config, options, random_below);
+    CursorLookup cursor = [&store](const std::string& origin) { return store.Cursor(origin); };
     for (const auto& source_config : config.sources) {
-      auto source = MakeSource(source_config);
+      const auto* report_config = std::get_if<SynergyReportSourceConfig>(&source_config);
+      SynergyReadPlan plan{as_of, config.engine.year_start, options.full_reconciliation};
+      if (report_config != nullptr && !store.Meta(FullReadKey(report_config->name, school_year))) {
+        plan.full_year = true;  // the first read of a school year takes all of it
+      }
+      summary.full_reconciliation = summary.full_reconciliation || (report_config != nullptr && plan.full_year);
+
+      auto source = MakeSource(source_config, synergy_client.get(), plan);
       if (should_stop("source " + source->name())) return summary;
       auto snapshots = source->Read(cursor);
-      if (!snapshots) {
-        spdlog::error("{}; nothing from this source was applied and the cycle stops", snapshots.error().message);
-        return snapshots.error();
-      }
+      // The caller logs the error once; nothing from this source was applied.
+      if (!snapshots) return snapshots.error();
       for (const auto& snapshot : *snapshots) {
         ApplyStats stats = store.ApplySnapshot(snapshot, config.engine.year_start);
         if (stats.skipped) {
@@ -89,9 +120,11 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
         }
         summary.origins.push_back({snapshot.origin, stats});
       }
+      if (report_config != nullptr && plan.full_year) {
+        store.SetMeta(FullReadKey(report_config->name, school_year), as_of.ToString());
+      }
     }
 
-    if (options.full) store.MarkAllDirty(config.engine.year_start.YearOf(as_of).start_year);
     if (should_stop("the tier engine")) return summary;
     TierEngine engine(store, config.engine);
     summary.engine = engine.Run(as_of);
@@ -99,19 +132,19 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
                  as_of.ToString(), summary.engine.recomputed, summary.engine.evaluated, summary.engine.tier_changes,
                  summary.engine.actions_created);
 
+    DeliveryPolicy policy{config.delivery.batch_size, config.delivery.max_attempts,
+                          config.delivery.retry_base_seconds, config.delivery.retry_cap_seconds};
     // NOTE: once delivery starts it sends every due batch, so a stop request waits for it.
-    if (config.file_sink && !should_stop("outbox delivery")) {
+    bool deliver = (config.file_sink || config.synergy_sink) && !should_stop("outbox delivery");
+    if (deliver && config.file_sink) {
       FileSink sink(*config.file_sink);
-      DeliveryPolicy policy{config.delivery.batch_size, config.delivery.max_attempts,
-                            config.delivery.retry_base_seconds, config.delivery.retry_cap_seconds};
-      std::mt19937_64 random(std::random_device{}());
-      auto random_below = [&random](int64_t bound) {
-        return bound <= 1 ? int64_t{0} : std::uniform_int_distribution<int64_t>(0, bound - 1)(random);
-      };
+      summary.delivery = DeliverOutbox(store, sink, policy, now_unix, random_below);
+    } else if (deliver && config.synergy_sink) {
+      SynergyImportSink sink(*config.synergy_sink, *synergy_client);
       summary.delivery = DeliverOutbox(store, sink, policy, now_unix, random_below);
     }
+    if (summary.delivery.stopped) return *summary.delivery.stopped;
 
-    int school_year = config.engine.year_start.YearOf(as_of).start_year;
     auto kept_aside = store.ListKeptAside(school_year);
     summary.kept_aside_total = kept_aside.size();
     if (summary.engine.recomputed > 0) LogKeptAside(kept_aside);

@@ -18,8 +18,23 @@ struct SourceSummary {
   ApplyStats stats;
 };
 
+struct CycleOptions {
+  // Read the whole school year from synergy_report sources (the nightly reconciliation).
+  // A source that has never completed a full read for the school year does one anyway.
+  bool full_reconciliation = false;
+  // Time for Synergy polls, backoff and the login throttle; nullptr uses the real clock.
+  synergy::Clock* clock = nullptr;
+  // Uniform value in [0, n) for backoff jitter; empty uses a random device.
+  std::function<int64_t(int64_t)> random_below;
+  // Polled between steps (each source, the tier engine, delivery). When it returns true the
+  // cycle stops before the next step. Each step commits on its own, so stopping there loses
+  // nothing.
+  std::function<bool()> stop_requested;
+};
+
 struct CycleSummary {
   Date as_of;
+  bool full_reconciliation = false;  // some Synergy source read the whole school year
   std::vector<SourceSummary> origins;
   EngineStats engine;
   DeliveryStats delivery;
@@ -34,19 +49,12 @@ struct CycleSummary {
   size_t RecordsChanged() const;
 };
 
-struct CycleOptions {
-  // Re-read every origin even when its cursor has not moved, and recompute every student of
-  // the school year: the nightly reconciliation.
-  bool full = false;
-  // Polled between steps (each source, the tier engine, delivery). When it returns true the
-  // cycle stops before the next step; each step commits on its own, so stopping there loses
-  // nothing.
-  std::function<bool()> stop_requested;
-};
-
 // Runs a cycle. Returns an error when a source cannot be read at all (nothing from that
 // source is applied; what earlier sources applied stays, with their cursors) or the store
 // fails. `now_unix` drives delivery backoff.
+// A source or sink failure that needs an operator (bad credentials, a rejected
+// certificate, an unreachable server) ends the cycle with that error and loses nothing.
+// Cursors stay, and outbox entries stay pending without counting an attempt.
 Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, int64_t now_unix,
                               const CycleOptions& options = {});
 

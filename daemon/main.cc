@@ -26,6 +26,11 @@ int main(int argc, char** argv) {
   sync->add_option("--config", config_path, "Configuration file (YAML)")->required();
   auto* sync_as_of = sync->add_option("--as-of", as_of, "Evaluate tiers at the end of this date (YYYY-MM-DD); default today in the district time zone");
 
+  bool reconcile = false;
+  sync->add_flag("--reconcile", reconcile,
+                 "Read the whole school year from Synergy report sources and apply only the differences "
+                 "(run nightly)");
+
   auto* tiers = app.add_subcommand("tiers", "Print every enrolled student's tier at a date from the store");
   tiers->add_option("--config", config_path, "Configuration file (YAML)")->required();
   tiers->add_option("--as-of", as_of, "Date (YYYY-MM-DD)")->required();
@@ -87,7 +92,7 @@ int main(int argc, char** argv) {
   if (*sync) {
     std::optional<std::string> date;
     if (*sync_as_of) date = as_of;
-    return tiersync::CommandSync(config_path, date, std::cout);
+    return tiersync::CommandSync(config_path, date, std::cout, reconcile);
   }
   if (*tiers) return tiersync::CommandTiers(config_path, as_of, format, std::cout);
   if (*explain) return tiersync::CommandExplain(config_path, student_id, as_of, std::cout);

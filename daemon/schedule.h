@@ -14,8 +14,8 @@
 namespace tiersync {
 
 enum class CycleKind {
-  kIncremental,  // reads origins whose cursor moved and recomputes the changed students
-  kFull,         // re-reads every origin and recomputes every student of the school year
+  kIncremental,  // Synergy reports for recent days; other origins when their cursor moved
+  kFull,         // the nightly reconciliation: Synergy reports for the whole school year
 };
 
 const char* CycleKindName(CycleKind kind);

@@ -472,7 +472,7 @@ void Service::StartCycle(CycleKind kind, const std::string& reason) {
     auto start = std::chrono::steady_clock::now();
 
     CycleOptions options;
-    options.full = kind == CycleKind::kFull;
+    options.full_reconciliation = kind == CycleKind::kFull;
     options.stop_requested = [this] { return stop_requested_.load(); };
     Store& store = cycle_worker_.store();
     auto result = RunCycle(*config, store, as_of, NowUnix(), options);
