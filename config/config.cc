@@ -491,7 +491,13 @@ SynergyConnectionConfig ParseSynergyConnection(const Node& node) {
 
   if (Node tls = node["tls"]; tls.defined()) {
     tls.AllowOnly({"ca_file", "insecure_skip_verify"});
-    if (tls["ca_file"].defined()) config.http.tls.ca_file = tls["ca_file"].Path();
+    if (tls["ca_file"].defined()) {
+      config.http.tls.ca_file = tls["ca_file"].Path();
+      std::error_code error;
+      if (!std::filesystem::is_regular_file(config.http.tls.ca_file, error)) {
+        tls["ca_file"].Fail("file " + config.http.tls.ca_file + " not found; give a PEM file of trusted CAs");
+      }
+    }
     if (tls["insecure_skip_verify"].defined()) config.http.tls.verify = !tls["insecure_skip_verify"].Boolean();
   }
   config.http.connect_timeout = std::chrono::milliseconds(node["connect_timeout_ms"].IntegerOr(10000, 1, 600000));

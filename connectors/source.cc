@@ -1,6 +1,9 @@
 #include "connectors/source.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -20,6 +23,54 @@ Result<std::string> ReadFile(const std::string& path) {
   return contents.str();
 }
 
+Status Source::ReadEach(const CursorLookup& stored_cursor, const std::function<void(Snapshot&&)>& apply) {
+  auto snapshots = Read(stored_cursor);
+  if (!snapshots) return snapshots.error();
+  for (auto& snapshot : *snapshots) apply(std::move(snapshot));
+  return {};
+}
+
 std::string ContentCursor(const std::string& contents) { return "sha256:" + Sha256Hex(contents); }
+
+namespace {
+
+constexpr std::string_view kStampMarker = " stat:";
+
+}  // namespace
+
+std::optional<FileStamp> StampOf(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return std::nullopt;
+  return FileStamp{static_cast<int64_t>(info.st_size),
+                   static_cast<int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec};
+}
+
+std::string FileCursor(const std::string& path, const std::string& contents, const std::optional<FileStamp>& stamp) {
+  std::string cursor = ContentCursor(contents);
+  std::optional<FileStamp> after = StampOf(path);
+  if (!stamp || !after || !(*stamp == *after)) return cursor;
+  int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  if (now_ns - stamp->modified_ns < int64_t{kStampSettleSeconds} * 1'000'000'000) return cursor;
+  return cursor + std::string(kStampMarker) + std::to_string(stamp->size) + ":" + std::to_string(stamp->modified_ns);
+}
+
+bool UnchangedByStamp(const std::string& path, const std::optional<std::string>& stored) {
+  if (!stored) return false;
+  auto marker = stored->find(kStampMarker);
+  if (marker == std::string::npos) return false;
+  std::optional<FileStamp> stamp = StampOf(path);
+  if (!stamp) return false;
+  std::string expected = std::string(kStampMarker) + std::to_string(stamp->size) + ":" +
+                         std::to_string(stamp->modified_ns);
+  return stored->compare(marker, std::string::npos, expected) == 0;
+}
+
+std::string WithoutStamp(const std::string& cursor) { return cursor.substr(0, cursor.find(kStampMarker)); }
+
+bool SameContents(const std::optional<std::string>& stored, const std::string& cursor) {
+  return stored && WithoutStamp(*stored) == WithoutStamp(cursor);
+}
 
 }  // namespace tiersync

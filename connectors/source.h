@@ -26,12 +26,45 @@ class Source {
   // (a missing file, a header without a mapped column); single bad records are returned
   // inside the snapshot as rejected records instead.
   virtual Result<std::vector<Snapshot>> Read(const CursorLookup& stored_cursor) = 0;
+
+  // Reads like Read but hands each snapshot to `apply` as soon as it is read, so that only
+  // one origin's records are in memory at a time. Before applying anything it checks that
+  // every changed origin can be opened (and, for CSV, that its header has the mapped
+  // columns), so those errors still leave the whole source unapplied. This default reads
+  // everything first.
+  virtual Status ReadEach(const CursorLookup& stored_cursor, const std::function<void(Snapshot&&)>& apply);
 };
 
 // Reads a whole file; the error names the path and the reason.
 Result<std::string> ReadFile(const std::string& path);
 
-// The cursor of file contents: their SHA-256.
+// The cursor of file contents: "sha256:<hex>".
 std::string ContentCursor(const std::string& contents);
+
+// The size and modification time of a file, in bytes and nanoseconds since the epoch.
+struct FileStamp {
+  int64_t size = -1;
+  int64_t modified_ns = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+std::optional<FileStamp> StampOf(const std::string& path);
+
+// The cursor of a file read with `stamp` taken before reading: the content cursor, followed
+// by " stat:<size>:<mtime_ns>" when the file was unchanged through the read and last
+// modified at least kStampSettleSeconds before it. A younger file may still be written to
+// within the file system's timestamp granularity, so its stamp is not recorded.
+std::string FileCursor(const std::string& path, const std::string& contents, const std::optional<FileStamp>& stamp);
+inline constexpr int kStampSettleSeconds = 2;
+
+// Returns true when `stored` carries a stamp equal to the file's current one, so the file
+// can be taken as unchanged without reading it.
+bool UnchangedByStamp(const std::string& path, const std::optional<std::string>& stored);
+
+// Returns true when two file cursors name the same contents, whatever their stamps.
+bool SameContents(const std::optional<std::string>& stored, const std::string& cursor);
+
+// Returns the cursor without its stamp, so that a lookup through it makes every file be
+// read and hashed again (the nightly reconciliation).
+std::string WithoutStamp(const std::string& cursor);
 
 }  // namespace tiersync

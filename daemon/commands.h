@@ -9,7 +9,8 @@
 
 namespace tiersync {
 
-// `reconcile` reads the whole school year from Synergy report sources (the nightly run).
+// `reconcile` runs the nightly reconciliation: the whole school year from Synergy report
+// sources, and every file read and hashed again.
 int CommandSync(const std::string& config_path, const std::optional<std::string>& as_of, std::ostream& out,
                 bool reconcile = false);
 int CommandTiers(const std::string& config_path, const std::string& as_of, const std::string& format,

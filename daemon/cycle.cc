@@ -92,7 +92,13 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
   int school_year = config.engine.year_start.YearOf(as_of).start_year;
   try {
     std::unique_ptr<synergy::SynergyClient> synergy_client = MakeSynergyClient(config, options, random_below);
-    CursorLookup cursor = [&store](const std::string& origin) { return store.Cursor(origin); };
+    // The nightly reconciliation drops file stamps from the lookup, so every file is read
+    // and hashed again even when its size and modification time look unchanged.
+    CursorLookup cursor = [&store, &options](const std::string& origin) -> std::optional<std::string> {
+      auto stored = store.Cursor(origin);
+      if (stored && options.full_reconciliation) return WithoutStamp(*stored);
+      return stored;
+    };
     for (const auto& source_config : config.sources) {
       const auto* report_config = std::get_if<SynergyReportSourceConfig>(&source_config);
       SynergyReadPlan plan{as_of, config.engine.year_start, options.full_reconciliation};
@@ -103,10 +109,7 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
 
       auto source = MakeSource(source_config, synergy_client.get(), plan);
       if (should_stop("source " + source->name())) return summary;
-      auto snapshots = source->Read(cursor);
-      // The caller logs the error once; nothing from this source was applied.
-      if (!snapshots) return snapshots.error();
-      for (const auto& snapshot : *snapshots) {
+      auto status = source->ReadEach(cursor, [&](Snapshot&& snapshot) {
         ApplyStats stats = store.ApplySnapshot(snapshot, config.engine.year_start);
         if (stats.skipped) {
           spdlog::debug("origin {} is unchanged since the last read; skipped", snapshot.origin);
@@ -119,7 +122,10 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
                        snapshot.origin, stats.rejected);
         }
         summary.origins.push_back({snapshot.origin, stats});
-      }
+      });
+      // The caller logs the error once. Origins of this source applied before the error
+      // keep their records and cursors.
+      if (!status) return status.error();
       if (report_config != nullptr && plan.full_year) {
         store.SetMeta(FullReadKey(report_config->name, school_year), as_of.ToString());
       }

@@ -49,9 +49,11 @@ struct CycleSummary {
   size_t RecordsChanged() const;
 };
 
-// Runs a cycle. Returns an error when a source cannot be read at all (nothing from that
-// source is applied; what earlier sources applied stays, with their cursors) or the store
-// fails. `now_unix` drives delivery backoff.
+// Runs a cycle, applying each origin as soon as it is read. Returns an error when a source
+// cannot be read or the store fails. A missing file or a CSV header without a mapped column
+// is found before anything of that source is applied; a later read error leaves the
+// source's earlier origins applied with their cursors. What earlier sources applied stays.
+// `now_unix` drives delivery backoff.
 // A source or sink failure that needs an operator (bad credentials, a rejected
 // certificate, an unreachable server) ends the cycle with that error and loses nothing.
 // Cursors stay, and outbox entries stay pending without counting an attempt.

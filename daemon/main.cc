@@ -28,8 +28,9 @@ int main(int argc, char** argv) {
 
   bool reconcile = false;
   sync->add_flag("--reconcile", reconcile,
-                 "Read the whole school year from Synergy report sources and apply only the differences "
-                 "(run nightly)");
+                 "Nightly reconciliation: read the whole school year from Synergy report sources, and read "
+                 "and hash every source file even when its size and modification time are unchanged; "
+                 "only differences are applied");
 
   auto* tiers = app.add_subcommand("tiers", "Print every enrolled student's tier at a date from the store");
   tiers->add_option("--config", config_path, "Configuration file (YAML)")->required();

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <set>
+#include <unordered_map>
 
 namespace tiersync {
 
@@ -23,21 +24,84 @@ const CalendarSet& TierEngine::Calendars(int school_year) {
   return found->second;
 }
 
-size_t TierEngine::RecomputeDirty(EngineStats& stats) {
-  std::vector<StudentYear> dirty = store_.DirtyStudents();
-  if (dirty.empty()) return 0;
+std::set<StudentYear> TierEngine::RecomputeDirty(EngineStats& stats) {
+  std::vector<StudentYear> dirty = store_.WholeDirtyStudents();
+  std::map<StudentYear, std::vector<Date>> dirty_days = store_.DirtyDays();
+  std::set<StudentYear> recomputed(dirty.begin(), dirty.end());
+  for (const auto& [key, dates] : dirty_days) recomputed.insert(key);
+  if (recomputed.empty()) return recomputed;
 
   sqlite::Transaction transaction(store_.db());
-  for (const auto& key : dirty) {
-    auto enrollments = store_.LoadEnrollments(key.student_id, key.school_year);
-    auto events = store_.LoadEvents(key.student_id, key.school_year);
-    StudentAbsences absences = DeriveAbsences(enrollments, events, Calendars(key.school_year), settings_.rules);
-    stats.kept_aside += absences.kept_aside.size();
-    store_.ReplaceDerived(key, absences);
-    store_.ClearDirty(key);
-  }
+  if (!dirty_days.empty()) RecomputeDirtyDays(dirty_days, stats);
+  RecomputeDirtyStudents(dirty, stats);
   transaction.Commit();
-  return dirty.size();
+  return recomputed;
+}
+
+void TierEngine::RecomputeDirtyDays(const std::map<StudentYear, std::vector<Date>>& dirty_days, EngineStats& stats) {
+  // A day's absence depends only on that day's events, the enrollments and the calendar,
+  // so deriving the dirty days' events alone gives those days' rows of a full derivation.
+  std::map<StudentYear, std::vector<AttendanceEvent>> events = store_.LoadDirtyDayEvents();
+  std::map<int, size_t> students_per_year;
+  for (const auto& [key, dates] : dirty_days) ++students_per_year[key.school_year];
+  std::map<int, std::map<std::string, std::vector<Enrollment>>> enrollments_by_year;
+  for (const auto& [year, count] : students_per_year) {
+    if (count >= kBulkLoadStudents) enrollments_by_year[year] = store_.LoadAllEnrollments(year);
+  }
+
+  store_.ClearDirtyDays();
+  static const std::vector<AttendanceEvent> kNoEvents;
+  for (const auto& [key, dates] : dirty_days) {
+    std::vector<Enrollment> enrollments;
+    if (auto year = enrollments_by_year.find(key.school_year); year != enrollments_by_year.end()) {
+      if (auto found = year->second.find(key.student_id); found != year->second.end()) enrollments = found->second;
+    } else {
+      enrollments = store_.LoadEnrollments(key.student_id, key.school_year);
+    }
+    auto found = events.find(key);
+    const std::vector<AttendanceEvent>& day_events = found == events.end() ? kNoEvents : found->second;
+    StudentAbsences absences = DeriveAbsences(enrollments, day_events, Calendars(key.school_year), settings_.rules);
+    stats.kept_aside += absences.kept_aside.size();
+    store_.InsertDerived(key, absences);
+  }
+}
+
+void TierEngine::RecomputeDirtyStudents(const std::vector<StudentYear>& dirty, EngineStats& stats) {
+  std::map<int, std::set<std::string>> by_year;
+  for (const auto& key : dirty) by_year[key.school_year].insert(key.student_id);
+
+  for (const auto& [year, students] : by_year) {
+    auto derive = [&](const std::string& student_id, const std::vector<Enrollment>& enrollments,
+                      const std::vector<AttendanceEvent>& events) {
+      StudentAbsences absences = DeriveAbsences(enrollments, events, Calendars(year), settings_.rules);
+      stats.kept_aside += absences.kept_aside.size();
+      StudentYear key{student_id, year};
+      store_.ReplaceDerived(key, absences);
+      store_.ClearDirty(key);
+    };
+
+    if (students.size() < kBulkLoadStudents) {
+      for (const auto& student_id : students) {
+        derive(student_id, store_.LoadEnrollments(student_id, year), store_.LoadEvents(student_id, year));
+      }
+      continue;
+    }
+
+    // Many students: read the year's enrollments and events in one pass each instead of
+    // one query per student.
+    std::map<std::string, std::vector<Enrollment>> enrollments = store_.LoadAllEnrollments(year);
+    static const std::vector<Enrollment> kNoEnrollments;
+    auto enrollments_of = [&](const std::string& student_id) -> const std::vector<Enrollment>& {
+      auto found = enrollments.find(student_id);
+      return found == enrollments.end() ? kNoEnrollments : found->second;
+    };
+    std::set<std::string> remaining = students;
+    store_.ForEachStudentEvents(year, [&](const std::string& student_id, std::vector<AttendanceEvent>& events) {
+      if (!remaining.erase(student_id)) return;
+      derive(student_id, enrollments_of(student_id), events);
+    });
+    for (const auto& student_id : remaining) derive(student_id, enrollments_of(student_id), {});
+  }
 }
 
 StudentTier TierEngine::Evaluate(const std::string& student_id, const StudentInputs& inputs, Date as_of,
@@ -65,7 +129,7 @@ StudentTier TierEngine::Evaluate(const std::string& student_id, const StudentInp
 void TierEngine::RecordChanges(const std::string& student_id, int school_year, const StudentInputs& inputs,
                                const TierTimeline& timeline, Date as_of, EngineStats& stats) {
   // Reconcile the recorded changes up to as-of with the timeline computed now.
-  std::vector<TierChangeRow> recorded = store_.LoadTierChanges(student_id, school_year);
+  std::vector<TierChangeRow> recorded = RecordedChanges(student_id, school_year);
   auto same = [](const TierChange& a, const TierChange& b) {
     return a.date == b.date && a.from_tier == b.from_tier && a.to_tier == b.to_tier;
   };
@@ -109,6 +173,14 @@ void TierEngine::RecordChanges(const std::string& student_id, int school_year, c
   }
 }
 
+std::vector<TierChangeRow> TierEngine::RecordedChanges(const std::string& student_id, int school_year) {
+  if (recorded_changes_ != nullptr) {
+    auto found = recorded_changes_->find(student_id);
+    return found == recorded_changes_->end() ? std::vector<TierChangeRow>{} : std::move(found->second);
+  }
+  return store_.LoadTierChanges(student_id, school_year);
+}
+
 EngineStats TierEngine::Run(Date as_of) {
   EngineStats stats;
   int school_year = settings_.year_start.YearOf(as_of).start_year;
@@ -121,11 +193,12 @@ EngineStats TierEngine::Run(Date as_of) {
   }
   calendars_.clear();  // calendars may have changed since the last run
 
+  std::set<StudentYear> recomputed = RecomputeDirty(stats);
+  stats.recomputed = recomputed.size();
   std::set<std::string> recomputed_this_year;
-  for (const auto& key : store_.DirtyStudents()) {
+  for (const auto& key : recomputed) {
     if (key.school_year == school_year) recomputed_this_year.insert(key.student_id);
   }
-  stats.recomputed = RecomputeDirty(stats);
 
   // Evaluate everyone when the as-of date or the rules moved, else only what changed.
   bool same_as_of = store_.Meta(LastAsOfKey(school_year)) == std::to_string(as_of.days());
@@ -133,6 +206,17 @@ EngineStats TierEngine::Run(Date as_of) {
   std::map<std::string, StudentInputs> inputs =
       evaluate_all ? store_.LoadStudentInputs(school_year)
                    : store_.LoadStudentInputs(school_year, &recomputed_this_year);
+
+  // Evaluating everyone reads every student's recorded changes, so read them in one query.
+  std::unordered_map<std::string, std::vector<TierChangeRow>> all_recorded;
+  if (evaluate_all) {
+    all_recorded = store_.LoadAllTierChanges(school_year);
+    recorded_changes_ = &all_recorded;
+  }
+  struct ResetRecorded {
+    std::unordered_map<std::string, std::vector<TierChangeRow>>*& pointer;
+    ~ResetRecorded() { pointer = nullptr; }
+  } reset_recorded{recorded_changes_};
 
   sqlite::Transaction transaction(store_.db());
   if (evaluate_all) {
@@ -160,7 +244,9 @@ EngineStats TierEngine::Run(Date as_of) {
   store_.SetMeta(FingerprintKey(school_year), settings_.rules_fingerprint);
   transaction.Commit();
 
-  for (const auto& [student_id, state] : store_.LoadTierStates(school_year)) ++stats.students_per_tier[state.tier];
+  auto per_tier = store_.db().Prepare("SELECT tier, COUNT(*) FROM tier_state WHERE school_year = ? GROUP BY tier");
+  per_tier.Bind(1, school_year);
+  while (per_tier.Step()) stats.students_per_tier[static_cast<int>(per_tier.Int(0))] = per_tier.Int(1);
   return stats;
 }
 

@@ -16,6 +16,8 @@
 
 #include <map>
 #include <optional>
+#include <set>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -68,7 +70,12 @@ class TierEngine {
   const EngineSettings& settings() const { return settings_; }
 
  private:
-  size_t RecomputeDirty(EngineStats& stats);
+  // Derives the dirty student-days and students again; returns the student-years derived.
+  std::set<StudentYear> RecomputeDirty(EngineStats& stats);
+  void RecomputeDirtyDays(const std::map<StudentYear, std::vector<Date>>& dirty_days, EngineStats& stats);
+  void RecomputeDirtyStudents(const std::vector<StudentYear>& dirty, EngineStats& stats);
+  // The student's active recorded changes, from recorded_changes_ when a run loaded them all.
+  std::vector<TierChangeRow> RecordedChanges(const std::string& student_id, int school_year);
   const CalendarSet& Calendars(int school_year);
   StudentTier Evaluate(const std::string& student_id, const StudentInputs& inputs, Date as_of,
                        TierTimeline* timeline_out);
@@ -78,6 +85,11 @@ class TierEngine {
   Store& store_;
   EngineSettings settings_;
   std::map<int, CalendarSet> calendars_;  // by school year, loaded once per engine
+  // Set during a run that evaluates every student; each student's entry is moved out once.
+  std::unordered_map<std::string, std::vector<TierChangeRow>>* recorded_changes_ = nullptr;
+  // From this many dirty students of one school year on, their inputs are read in one
+  // pass over the year's tables instead of one query per student.
+  static constexpr size_t kBulkLoadStudents = 2000;
 };
 
 }  // namespace tiersync

@@ -2,6 +2,7 @@
 // the differences, so re-reading unchanged data changes nothing.
 
 #include <set>
+#include <tuple>
 #include <unordered_map>
 
 #include "store/store.h"
@@ -42,7 +43,8 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
   stats.read = snapshot.RecordCount();
 
   sqlite::Transaction transaction(db_);
-  std::set<std::pair<std::string, int>> dirty;            // (student, year)
+  std::set<std::pair<std::string, int>> dirty;            // (student, year) to derive whole
+  std::set<std::tuple<std::string, int, int32_t>> dirty_days;  // (student, year, date)
   std::set<std::pair<std::string, int>> dirty_calendars;  // (school, year)
   std::vector<RejectedRecord> duplicates;
 
@@ -181,7 +183,7 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
       upsert.Bind(1, event.student_id).Bind(2, event.date.days()).Bind(3, event.school_id).Bind(4, event.period)
           .Bind(5, event.category).Bind(6, year).Bind(7, event.duration).Bind(8, event.reason)
           .Bind(9, snapshot.origin).Run();
-      dirty.insert({event.student_id, year});
+      dirty_days.insert({event.student_id, year, event.date.days()});
     }
     auto remove = db_.Prepare(
         "DELETE FROM attendance_event WHERE student_id = ? AND date = ? AND school_id = ? AND period = ? "
@@ -190,7 +192,7 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
       if (seen.count(key)) continue;
       remove.Bind(1, held.student_id).Bind(2, held.date).Bind(3, held.school_id).Bind(4, held.period)
           .Bind(5, held.category).Bind(6, snapshot.origin).Run();
-      dirty.insert({held.student_id, held.year});
+      dirty_days.insert({held.student_id, held.year, static_cast<int32_t>(held.date)});
       ++stats.deleted;
     }
   }
@@ -246,6 +248,18 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
       "SELECT DISTINCT student_id, school_year FROM enrollment WHERE school_id = ?1 AND school_year = ?2 "
       "UNION SELECT DISTINCT student_id, school_year FROM attendance_event WHERE school_id = ?1 AND school_year = ?2");
   for (const auto& [school, year] : dirty_calendars) mark_school.Bind(1, school).Bind(2, year).Run();
+
+  // An event change dirties only its day, unless the whole student is dirty already.
+  if (!dirty_days.empty()) {
+    std::set<std::pair<std::string, int>> whole;
+    auto select_whole = db_.Prepare("SELECT student_id, school_year FROM dirty_student");
+    while (select_whole.Step()) whole.insert({select_whole.Text(0), static_cast<int>(select_whole.Int(1))});
+    auto mark_day = db_.Prepare("INSERT OR IGNORE INTO dirty_day (school_year, student_id, date) VALUES (?, ?, ?)");
+    for (const auto& [student, year, date] : dirty_days) {
+      if (whole.count({student, year})) continue;
+      mark_day.Bind(1, year).Bind(2, student).Bind(3, static_cast<int64_t>(date)).Run();
+    }
+  }
 
   db_.Prepare(
          "INSERT INTO source_cursor (origin, cursor, updated_at) VALUES (?, ?, ?) "

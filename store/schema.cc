@@ -180,6 +180,25 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_status ON outbox (status, next_attempt_at);
 )sql",
+      R"sql(
+-- Student-days whose attendance events changed while the student's enrollments and the
+-- calendars did not, so only those days are derived again. A student in dirty_student is
+-- derived whole and has no rows here.
+CREATE TABLE dirty_day (
+  school_year INTEGER NOT NULL,
+  student_id  TEXT NOT NULL,
+  date        INTEGER NOT NULL,
+  PRIMARY KEY (school_year, student_id, date)
+) WITHOUT ROWID;
+
+-- The primary key starts with student_id, so it serves every per-student lookup this
+-- index served; dropping it saves one index write per attendance event.
+DROP INDEX attendance_event_year;
+
+-- Replaces the (school_year, student_id) index, which it also serves.
+CREATE INDEX kept_aside_event_day ON kept_aside_event (school_year, student_id, date);
+DROP INDEX kept_aside_event_student;
+)sql",
   };
   return kMigrations;
 }

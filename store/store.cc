@@ -24,6 +24,9 @@ Store::Store(const std::string& path, Mode mode) : db_(path, mode == Mode::kRead
     db_.Exec("PRAGMA journal_mode = WAL");
     db_.Exec("PRAGMA synchronous = NORMAL");
   }
+  // A district's attendance tables run to gigabytes, and 64 MiB of page cache (SQLite's
+  // default is 2 MiB) keeps the b-tree interior pages of a backfill's inserts in memory.
+  db_.Exec("PRAGMA cache_size = -65536");
 }
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path, Mode mode) {
@@ -60,6 +63,16 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, Mode mode) {
   }
 }
 
+sqlite::Statement& Store::Cached(const char* sql) {
+  auto& statement = statements_[sql];
+  if (!statement) {
+    statement = std::make_unique<sqlite::Statement>(db_.Prepare(sql));
+  } else {
+    statement->Reset();
+  }
+  return *statement;
+}
+
 int Store::SchemaVersion() {
   auto statement = db_.Prepare("PRAGMA user_version");
   statement.Step();
@@ -91,10 +104,12 @@ void Store::SetMeta(const std::string& key, const std::string& value) {
 }
 
 std::optional<std::string> Store::Cursor(const std::string& origin) {
-  auto statement = db_.Prepare("SELECT cursor FROM source_cursor WHERE origin = ?");
+  auto& statement = Cached("SELECT cursor FROM source_cursor WHERE origin = ?");
   statement.Bind(1, origin);
-  if (!statement.Step()) return std::nullopt;
-  return statement.Text(0);
+  std::optional<std::string> cursor;
+  if (statement.Step()) cursor = statement.Text(0);
+  statement.Reset();  // an unfinished statement would hold its read transaction open
+  return cursor;
 }
 
 void Store::MarkAllDirty(int school_year) {
@@ -119,9 +134,27 @@ CalendarSet Store::LoadCalendars(int school_year) {
 
 std::vector<StudentYear> Store::DirtyStudents() {
   std::vector<StudentYear> keys;
+  auto statement = db_.Prepare(
+      "SELECT student_id, school_year FROM dirty_student UNION "
+      "SELECT DISTINCT student_id, school_year FROM dirty_day ORDER BY 2, 1");
+  while (statement.Step()) keys.push_back({statement.Text(0), static_cast<int>(statement.Int(1))});
+  return keys;
+}
+
+std::vector<StudentYear> Store::WholeDirtyStudents() {
+  std::vector<StudentYear> keys;
   auto statement = db_.Prepare("SELECT student_id, school_year FROM dirty_student ORDER BY school_year, student_id");
   while (statement.Step()) keys.push_back({statement.Text(0), static_cast<int>(statement.Int(1))});
   return keys;
+}
+
+std::map<StudentYear, std::vector<Date>> Store::DirtyDays() {
+  std::map<StudentYear, std::vector<Date>> days;
+  auto statement = db_.Prepare("SELECT school_year, student_id, date FROM dirty_day ORDER BY school_year, student_id, date");
+  while (statement.Step()) {
+    days[{statement.Text(1), static_cast<int>(statement.Int(0))}].push_back(Date(static_cast<int32_t>(statement.Int(2))));
+  }
+  return days;
 }
 
 namespace {
@@ -147,11 +180,23 @@ AbsenceDay ReadAbsenceDay(const sqlite::Statement& statement, int first) {
   return day;
 }
 
+AttendanceEvent ReadEvent(const sqlite::Statement& statement, int first) {
+  AttendanceEvent event;
+  event.student_id = statement.Text(first);
+  event.date = Date(static_cast<int32_t>(statement.Int(first + 1)));
+  event.school_id = statement.Text(first + 2);
+  event.period = statement.Text(first + 3);
+  event.category = statement.Text(first + 4);
+  event.duration = statement.OptionalInt(first + 5);
+  event.reason = statement.Text(first + 6);
+  return event;
+}
+
 }  // namespace
 
 std::vector<Enrollment> Store::LoadEnrollments(const std::string& student_id, int school_year) {
   std::vector<Enrollment> enrollments;
-  auto statement = db_.Prepare(
+  auto& statement = Cached(
       "SELECT student_id, school_id, entry_date, exit_date, grade FROM enrollment "
       "WHERE student_id = ? AND school_year = ? ORDER BY entry_date");
   statement.Bind(1, student_id).Bind(2, school_year);
@@ -161,20 +206,57 @@ std::vector<Enrollment> Store::LoadEnrollments(const std::string& student_id, in
 
 std::vector<AttendanceEvent> Store::LoadEvents(const std::string& student_id, int school_year) {
   std::vector<AttendanceEvent> events;
-  auto statement = db_.Prepare(
+  auto& statement = Cached(
       "SELECT student_id, date, school_id, period, category, duration, reason FROM attendance_event "
       "WHERE school_year = ? AND student_id = ? ORDER BY date, school_id, period, category");
   statement.Bind(1, school_year).Bind(2, student_id);
+  while (statement.Step()) events.push_back(ReadEvent(statement, 0));
+  return events;
+}
+
+std::map<std::string, std::vector<Enrollment>> Store::LoadAllEnrollments(int school_year) {
+  std::map<std::string, std::vector<Enrollment>> enrollments;
+  auto statement = db_.Prepare(
+      "SELECT student_id, school_id, entry_date, exit_date, grade FROM enrollment "
+      "WHERE school_year = ? ORDER BY student_id, entry_date");
+  statement.Bind(1, school_year);
   while (statement.Step()) {
-    AttendanceEvent event;
-    event.student_id = statement.Text(0);
-    event.date = Date(static_cast<int32_t>(statement.Int(1)));
-    event.school_id = statement.Text(2);
-    event.period = statement.Text(3);
-    event.category = statement.Text(4);
-    event.duration = statement.OptionalInt(5);
-    event.reason = statement.Text(6);
+    Enrollment enrollment = ReadEnrollment(statement);
+    enrollments[enrollment.student_id].push_back(std::move(enrollment));
+  }
+  return enrollments;
+}
+
+void Store::ForEachStudentEvents(
+    int school_year, const std::function<void(const std::string&, std::vector<AttendanceEvent>&)>& visit) {
+  // The primary key's order (student, date, school, period, category) is LoadEvents order,
+  // so one scan of the table hands over each student's events together.
+  auto statement = db_.Prepare(
+      "SELECT student_id, date, school_id, period, category, duration, reason FROM attendance_event "
+      "WHERE school_year = ? ORDER BY student_id, date, school_id, period, category");
+  statement.Bind(1, school_year);
+  std::vector<AttendanceEvent> events;
+  while (statement.Step()) {
+    AttendanceEvent event = ReadEvent(statement, 0);
+    if (!events.empty() && events.back().student_id != event.student_id) {
+      visit(events.back().student_id, events);
+      events.clear();
+    }
     events.push_back(std::move(event));
+  }
+  if (!events.empty()) visit(events.back().student_id, events);
+}
+
+std::map<StudentYear, std::vector<AttendanceEvent>> Store::LoadDirtyDayEvents() {
+  std::map<StudentYear, std::vector<AttendanceEvent>> events;
+  auto statement = db_.Prepare(
+      "SELECT e.student_id, e.date, e.school_id, e.period, e.category, e.duration, e.reason, d.school_year "
+      "FROM dirty_day d CROSS JOIN attendance_event e ON e.student_id = d.student_id AND e.date = d.date "
+      "AND e.school_year = d.school_year "
+      "ORDER BY d.school_year, e.student_id, e.date, e.school_id, e.period, e.category");
+  while (statement.Step()) {
+    AttendanceEvent event = ReadEvent(statement, 0);
+    events[{event.student_id, static_cast<int>(statement.Int(7))}].push_back(std::move(event));
   }
   return events;
 }
@@ -221,16 +303,19 @@ std::map<std::string, StudentInputs> Store::LoadStudentInputs(int school_year,
 }
 
 void Store::ReplaceDerived(const StudentYear& key, const StudentAbsences& absences) {
-  db_.Prepare("DELETE FROM absence_day WHERE school_year = ? AND student_id = ?")
+  Cached("DELETE FROM absence_day WHERE school_year = ? AND student_id = ?")
       .Bind(1, key.school_year)
       .Bind(2, key.student_id)
       .Run();
-  db_.Prepare("DELETE FROM kept_aside_event WHERE school_year = ? AND student_id = ?")
+  Cached("DELETE FROM kept_aside_event WHERE school_year = ? AND student_id = ?")
       .Bind(1, key.school_year)
       .Bind(2, key.student_id)
       .Run();
+  InsertDerived(key, absences);
+}
 
-  auto insert_day = db_.Prepare(
+void Store::InsertDerived(const StudentYear& key, const StudentAbsences& absences) {
+  auto& insert_day = Cached(
       "INSERT INTO absence_day (student_id, school_year, date, school_id, amount, excused, unexcused, basis) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   for (const auto& day : absences.days) {
@@ -245,7 +330,7 @@ void Store::ReplaceDerived(const StudentYear& key, const StudentAbsences& absenc
         .Run();
   }
 
-  auto insert_aside = db_.Prepare(
+  auto& insert_aside = Cached(
       "INSERT INTO kept_aside_event (student_id, school_year, date, school_id, period, category, reason, detail) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   for (const auto& aside : absences.kept_aside) {
@@ -261,10 +346,30 @@ void Store::ReplaceDerived(const StudentYear& key, const StudentAbsences& absenc
   }
 }
 
+void Store::ClearDirtyDays() {
+  // One statement per dirty day keeps the cost in proportion to the days, not the tables.
+  auto days = db_.Prepare("SELECT school_year, student_id, date FROM dirty_day");
+  auto& remove_day = Cached("DELETE FROM absence_day WHERE school_year = ? AND student_id = ? AND date = ?");
+  auto& remove_aside = Cached("DELETE FROM kept_aside_event WHERE school_year = ? AND student_id = ? AND date = ?");
+  while (days.Step()) {
+    int64_t year = days.Int(0);
+    std::string student_id = days.Text(1);
+    int64_t date = days.Int(2);
+    remove_day.Bind(1, year).Bind(2, student_id).Bind(3, date).Run();
+    remove_aside.Bind(1, year).Bind(2, student_id).Bind(3, date).Run();
+  }
+  days.Reset();
+  db_.Exec("DELETE FROM dirty_day");
+}
+
 void Store::ClearDirty(const StudentYear& key) {
-  db_.Prepare("DELETE FROM dirty_student WHERE student_id = ? AND school_year = ?")
+  Cached("DELETE FROM dirty_student WHERE student_id = ? AND school_year = ?")
       .Bind(1, key.student_id)
       .Bind(2, key.school_year)
+      .Run();
+  Cached("DELETE FROM dirty_day WHERE school_year = ? AND student_id = ?")
+      .Bind(1, key.school_year)
+      .Bind(2, key.student_id)
       .Run();
 }
 
@@ -288,7 +393,7 @@ std::map<std::string, TierStateRow> Store::LoadTierStates(int school_year) {
 }
 
 void Store::SaveTierState(int school_year, const TierStateRow& row) {
-  db_.Prepare(
+  Cached(
          "INSERT INTO tier_state (student_id, school_year, as_of, tier, school_id, enrolled, absent, excused, "
          "unexcused, rules_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
          "ON CONFLICT (school_year, student_id) DO UPDATE SET as_of = excluded.as_of, tier = excluded.tier, "
@@ -307,33 +412,52 @@ void Store::SaveTierState(int school_year, const TierStateRow& row) {
       .Run();
 }
 
+namespace {
+
+TierChangeRow ReadTierChange(const sqlite::Statement& statement, int first) {
+  TierChangeRow row;
+  row.id = statement.Int(first);
+  row.change.date = Date(static_cast<int32_t>(statement.Int(first + 1)));
+  row.change.from_tier = static_cast<int>(statement.Int(first + 2));
+  row.change.to_tier = static_cast<int>(statement.Int(first + 3));
+  row.change.occurrence = static_cast<int>(statement.Int(first + 4));
+  row.reason = statement.Text(first + 5);
+  row.rules_version = statement.Text(first + 6);
+  row.recorded_as_of = Date(static_cast<int32_t>(statement.Int(first + 7)));
+  if (!statement.IsNull(first + 8)) row.superseded_at = statement.Text(first + 8);
+  return row;
+}
+
+}  // namespace
+
 std::vector<TierChangeRow> Store::LoadTierChanges(const std::string& student_id, int school_year,
                                                   bool include_superseded) {
   std::vector<TierChangeRow> rows;
-  auto statement = db_.Prepare(
+  auto& statement = Cached(
       "SELECT id, change_date, from_tier, to_tier, occurrence, reason, rules_version, recorded_as_of, superseded_at "
       "FROM tier_change WHERE school_year = ? AND student_id = ? ORDER BY change_date, id");
   statement.Bind(1, school_year).Bind(2, student_id);
   while (statement.Step()) {
     if (!include_superseded && !statement.IsNull(8)) continue;
-    TierChangeRow row;
-    row.id = statement.Int(0);
-    row.change.date = Date(static_cast<int32_t>(statement.Int(1)));
-    row.change.from_tier = static_cast<int>(statement.Int(2));
-    row.change.to_tier = static_cast<int>(statement.Int(3));
-    row.change.occurrence = static_cast<int>(statement.Int(4));
-    row.reason = statement.Text(5);
-    row.rules_version = statement.Text(6);
-    row.recorded_as_of = Date(static_cast<int32_t>(statement.Int(7)));
-    if (!statement.IsNull(8)) row.superseded_at = statement.Text(8);
-    rows.push_back(std::move(row));
+    rows.push_back(ReadTierChange(statement, 0));
   }
+  return rows;
+}
+
+std::unordered_map<std::string, std::vector<TierChangeRow>> Store::LoadAllTierChanges(int school_year) {
+  std::unordered_map<std::string, std::vector<TierChangeRow>> rows;
+  auto statement = db_.Prepare(
+      "SELECT id, change_date, from_tier, to_tier, occurrence, reason, rules_version, recorded_as_of, superseded_at, "
+      "student_id FROM tier_change WHERE school_year = ? AND superseded_at IS NULL "
+      "ORDER BY student_id, change_date, id");
+  statement.Bind(1, school_year);
+  while (statement.Step()) rows[statement.Text(9)].push_back(ReadTierChange(statement, 0));
   return rows;
 }
 
 int64_t Store::InsertTierChange(const std::string& student_id, int school_year, const TierChange& change,
                                 const std::string& reason, const std::string& rules_version, Date as_of) {
-  db_.Prepare(
+  Cached(
          "INSERT INTO tier_change (student_id, school_year, change_date, from_tier, to_tier, occurrence, reason, "
          "rules_version, recorded_as_of, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
       .Bind(1, student_id)

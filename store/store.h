@@ -7,11 +7,13 @@
 // Methods throw sqlite::SqliteError on database failures (disk full, corruption, a lock
 // held past the timeout); callers at the command boundary report them.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "base/date.h"
@@ -120,9 +122,22 @@ class Store {
   // --- Engine inputs ----------------------------------------------------------------
   // Instructional days of every school whose dates fall in the school year.
   CalendarSet LoadCalendars(int school_year);
+  // Student-years with any input change not yet derived: the whole student or some days.
   std::vector<StudentYear> DirtyStudents();
+  // Student-years to derive whole (an enrollment or calendar changed, or the rules did).
+  std::vector<StudentYear> WholeDirtyStudents();
+  // Student-days to derive again, by student-year, dates sorted.
+  std::map<StudentYear, std::vector<Date>> DirtyDays();
   std::vector<Enrollment> LoadEnrollments(const std::string& student_id, int school_year);
   std::vector<AttendanceEvent> LoadEvents(const std::string& student_id, int school_year);
+  // Every enrollment of the school year, by student, each student's sorted by entry date.
+  std::map<std::string, std::vector<Enrollment>> LoadAllEnrollments(int school_year);
+  // Calls `visit` once per student with attendance events in the school year, with the
+  // student's events in LoadEvents order, reading the table in one pass.
+  void ForEachStudentEvents(int school_year,
+                            const std::function<void(const std::string&, std::vector<AttendanceEvent>&)>& visit);
+  // The events on the dirty days, by student-year, in LoadEvents order.
+  std::map<StudentYear, std::vector<AttendanceEvent>> LoadDirtyDayEvents();
   // Enrollments and derived absence days for the school year. With `only`, for those
   // students; otherwise for every student with an enrollment that year.
   std::map<std::string, StudentInputs> LoadStudentInputs(int school_year,
@@ -130,12 +145,20 @@ class Store {
 
   // --- Engine outputs ----------------------------------------------------------------
   void ReplaceDerived(const StudentYear& key, const StudentAbsences& absences);
+  // Clears the student-year's dirty marks, whole and by day.
   void ClearDirty(const StudentYear& key);
+  // Removes the derived rows of every dirty day, so the caller inserts them again with
+  // InsertDerived, and empties dirty_day.
+  void ClearDirtyDays();
+  // Adds derived rows without removing any.
+  void InsertDerived(const StudentYear& key, const StudentAbsences& absences);
 
   std::map<std::string, TierStateRow> LoadTierStates(int school_year);
   void SaveTierState(int school_year, const TierStateRow& row);
   std::vector<TierChangeRow> LoadTierChanges(const std::string& student_id, int school_year,
                                              bool include_superseded = false);
+  // LoadTierChanges for every student of the school year (active changes only), by student.
+  std::unordered_map<std::string, std::vector<TierChangeRow>> LoadAllTierChanges(int school_year);
   int64_t InsertTierChange(const std::string& student_id, int school_year, const TierChange& change,
                            const std::string& reason, const std::string& rules_version, Date as_of);
   void SupersedeTierChange(int64_t id);
@@ -165,8 +188,12 @@ class Store {
 
  private:
   void Migrate();
+  // A prepared statement kept for the Store's lifetime, reset and ready to bind.
+  sqlite::Statement& Cached(const char* sql);
 
   sqlite::Database db_;
+  // Declared after db_ so that the statements are finalized before the database closes.
+  std::unordered_map<const char*, std::unique_ptr<sqlite::Statement>> statements_;
 };
 
 // UTC wall-clock time as "YYYY-MM-DDTHH:MM:SSZ", for audit columns.

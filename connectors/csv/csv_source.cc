@@ -2,6 +2,10 @@
 
 #include "connectors/csv/csv_reader.h"
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
 namespace tiersync {
 
 const std::vector<std::string>& RequiredCsvFields(CsvKind kind) {
@@ -199,25 +203,68 @@ Result<Snapshot> ParseCsvSnapshot(const CsvSourceConfig& config, const std::stri
 
 Result<std::vector<Snapshot>> CsvSource::Read(const CursorLookup& stored_cursor) {
   std::vector<Snapshot> snapshots;
+  // Reading everything first, ReadEach's up-front checks are not needed.
+  auto status = ReadFiles(stored_cursor, [&](Snapshot&& snapshot) { snapshots.push_back(std::move(snapshot)); });
+  if (!status) return status.error();
+  return snapshots;
+}
+
+Status CsvSource::ReadEach(const CursorLookup& stored_cursor, const std::function<void(Snapshot&&)>& apply) {
+  std::map<std::string, std::optional<std::string>> stored;
   for (const auto& path : config_.paths) {
+    std::string origin = config_.name + ":" + path;
+    stored[origin] = stored_cursor(origin);
+  }
+  CursorLookup lookup = [&stored](const std::string& origin) { return stored.at(origin); };
+
+  // Check every file that will be read: it opens and its header maps every configured field.
+  for (const auto& path : config_.paths) {
+    if (UnchangedByStamp(path, lookup(config_.name + ":" + path))) continue;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      return Error{"source '" + config_.name + "': cannot open " + path + ": " + std::strerror(errno) +
+                   "; check the path in the configuration"};
+    }
+    std::string header;
+    std::getline(in, header);
+    if (!header.empty() && header.back() == '\r') header.pop_back();
+    auto parsed = ParseCsvSnapshot(config_, config_.name + ":" + path, path, header);
+    if (!parsed) return parsed.error();
+  }
+  return ReadFiles(lookup, apply);
+}
+
+Status CsvSource::ReadFiles(const CursorLookup& stored_cursor, const std::function<void(Snapshot&&)>& apply) {
+  for (const auto& path : config_.paths) {
+    std::string origin = config_.name + ":" + path;
+    std::optional<std::string> stored = stored_cursor(origin);
+    auto unchanged = [&](const std::string& cursor) {
+      Snapshot snapshot;
+      snapshot.origin = origin;
+      snapshot.cursor = cursor;
+      snapshot.unchanged = true;
+      apply(std::move(snapshot));
+    };
+    // A file whose size and modification time match the stored stamp is not read at all.
+    if (UnchangedByStamp(path, stored)) {
+      unchanged(*stored);
+      continue;
+    }
+
+    std::optional<FileStamp> stamp = StampOf(path);
     auto contents = ReadFile(path);
     if (!contents) return Error{"source '" + config_.name + "': " + contents.error().message};
-    std::string origin = config_.name + ":" + path;
-    std::string cursor = ContentCursor(*contents);
-    if (stored_cursor(origin) == cursor) {
-      Snapshot unchanged;
-      unchanged.origin = origin;
-      unchanged.cursor = cursor;
-      unchanged.unchanged = true;
-      snapshots.push_back(std::move(unchanged));
+    std::string cursor = FileCursor(path, *contents, stamp);
+    if (SameContents(stored, cursor)) {
+      unchanged(cursor);
       continue;
     }
     auto snapshot = ParseCsvSnapshot(config_, origin, path, *contents);
     if (!snapshot) return snapshot.error();
     snapshot->cursor = cursor;
-    snapshots.push_back(std::move(*snapshot));
+    apply(std::move(*snapshot));
   }
-  return snapshots;
+  return {};
 }
 
 }  // namespace tiersync

@@ -43,8 +43,11 @@ class CsvSource : public Source {
   explicit CsvSource(CsvSourceConfig config) : config_(std::move(config)) {}
   const std::string& name() const override { return config_.name; }
   Result<std::vector<Snapshot>> Read(const CursorLookup& stored_cursor) override;
+  Status ReadEach(const CursorLookup& stored_cursor, const std::function<void(Snapshot&&)>& apply) override;
 
  private:
+  Status ReadFiles(const CursorLookup& stored_cursor, const std::function<void(Snapshot&&)>& apply);
+
   CsvSourceConfig config_;
 };
 

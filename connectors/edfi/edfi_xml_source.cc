@@ -181,16 +181,27 @@ Result<Snapshot> ParseEdFiXml(const std::string& origin, const std::string& disp
 Result<std::vector<Snapshot>> EdFiXmlSource::Read(const CursorLookup& stored_cursor) {
   std::vector<Snapshot> snapshots;
   for (const auto& path : config_.paths) {
+    std::string origin = config_.name + ":" + path;
+    std::optional<std::string> stored = stored_cursor(origin);
+    auto unchanged = [&](const std::string& cursor) {
+      Snapshot snapshot;
+      snapshot.origin = origin;
+      snapshot.cursor = cursor;
+      snapshot.unchanged = true;
+      snapshots.push_back(std::move(snapshot));
+    };
+    // A file whose size and modification time match the stored stamp is not read at all.
+    if (UnchangedByStamp(path, stored)) {
+      unchanged(*stored);
+      continue;
+    }
+
+    std::optional<FileStamp> stamp = StampOf(path);
     auto contents = ReadFile(path);
     if (!contents) return Error{"source '" + config_.name + "': " + contents.error().message};
-    std::string origin = config_.name + ":" + path;
-    std::string cursor = ContentCursor(*contents);
-    if (stored_cursor(origin) == cursor) {
-      Snapshot unchanged;
-      unchanged.origin = origin;
-      unchanged.cursor = cursor;
-      unchanged.unchanged = true;
-      snapshots.push_back(std::move(unchanged));
+    std::string cursor = FileCursor(path, *contents, stamp);
+    if (SameContents(stored, cursor)) {
+      unchanged(cursor);
       continue;
     }
     auto snapshot = ParseEdFiXml(origin, path, *contents);

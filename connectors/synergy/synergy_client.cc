@@ -88,7 +88,8 @@ SynergyResult<std::string> SynergyClient::CallOnce(const ServiceCall& call) {
   }
   if (!response) {
     const http::Failure& failure = response.error();
-    return SynergyError{FromFailureKind(failure.kind), failure.message, failure.request_sent};
+    return SynergyError{FromFailureKind(failure.kind), call.handle + "/" + call.method + ": " + failure.message,
+                        failure.request_sent};
   }
   RememberCookies(*response);
 
@@ -123,8 +124,8 @@ SynergyResult<std::string> SynergyClient::Call(const ServiceCall& call, bool ide
     }
     std::chrono::milliseconds delay = BackoffDelay(attempt);
     if (error.kind == ErrorKind::kLoginRefused) delay = std::max(delay, settings_.min_login_interval);
-    spdlog::warn("Synergy {}/{} failed ({}): {}; retrying in {} ms (attempt {} of {})", call.handle, call.method,
-                 ErrorKindName(error.kind), error.message, delay.count(), attempt + 1, settings_.retry.max_attempts);
+    spdlog::warn("Synergy call failed ({}): {}; retrying in {} ms (attempt {} of {})", ErrorKindName(error.kind),
+                 error.message, delay.count(), attempt + 1, settings_.retry.max_attempts);
     clock_.Sleep(delay);
   }
 }

@@ -5,6 +5,7 @@
 
 #include "daemon/cycle.h"
 #include "engine/tier_engine.h"
+#include "store/schema.h"
 #include "store/store.h"
 #include "tests/support/test_support.h"
 
@@ -39,7 +40,7 @@ TEST(Store, CreatesSchemaAndReopens) {
   TempDir dir;
   { OpenStore(dir); }
   auto store = OpenStore(dir);
-  EXPECT_EQ(store->SchemaVersion(), 1);
+  EXPECT_EQ(store->SchemaVersion(), static_cast<int>(SchemaMigrations().size()));
   auto reader = Store::Open(dir.File("store.db"), Store::Mode::kReadOnly);
   EXPECT_TRUE(reader.ok());
 }

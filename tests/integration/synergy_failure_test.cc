@@ -129,5 +129,18 @@ TEST(SynergyFailure, UnreachableServerStopsCycle) {
   ExpectStopThenRecovery(dir, broken, {simulator->url()}, *simulator, "cannot connect");
 }
 
+TEST(SynergyFailure, InsecureModeWarnsAndConnects) {
+  TempDir dir;
+  auto impostor = StartSimulator(dir, {.certificate = "wrong-host"});
+  SynergyConfigSetup setup{impostor->url()};
+  setup.synergy_source = false;
+  setup.insecure_skip_verify = true;
+  SyncRun run = RunSync(dir, WriteSynergyConfig(dir, setup));
+  EXPECT_EQ(run.status, 0) << run.log;
+  EXPECT_TRUE(run.error_lines.empty()) << run.log;
+  EXPECT_NE(run.log.find("TLS certificate verification is OFF for " + impostor->url()), std::string::npos) << run.log;
+  EXPECT_EQ(impostor->Imports().size(), 314u);
+}
+
 }  // namespace
 }  // namespace tiersync::testing

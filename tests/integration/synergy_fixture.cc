@@ -52,6 +52,7 @@ synergy:
   protocol: )" + setup.protocol + R"(
   tls:
     ca_file: )" + SourcePath("tests/simulator/certs/ca.pem") + R"(
+    insecure_skip_verify: )" + (setup.insecure_skip_verify ? "true" : "false") + R"(
   connect_timeout_ms: 5000
   request_timeout_ms: )" + std::to_string(setup.request_timeout_ms) + R"(
   min_login_interval_ms: 3000

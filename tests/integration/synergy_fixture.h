@@ -3,6 +3,7 @@
 // Shared set-up for the Synergy integration tests: a simulator loaded with the Grand Bend
 // sample, configurations that point tiersync at it, and a clock that never sleeps.
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -16,17 +17,18 @@ namespace tiersync::testing {
 inline constexpr const char* kSimulatorPassword = "simulator-password";
 
 // A clock whose Sleep only moves its own time forward, so polls and backoff cost nothing.
+// The simulator's threads may read it while the client sleeps, so the time is atomic.
 class FakeClock : public synergy::Clock {
  public:
-  std::chrono::steady_clock::time_point Now() override { return now_; }
+  std::chrono::steady_clock::time_point Now() override { return now_.load(); }
   void Sleep(std::chrono::milliseconds duration) override {
-    now_ += duration;
+    now_.store(now_.load() + duration);
     slept_ += duration;
   }
   std::chrono::milliseconds slept() const { return slept_; }
 
  private:
-  std::chrono::steady_clock::time_point now_{};
+  std::atomic<std::chrono::steady_clock::time_point> now_{};
   std::chrono::milliseconds slept_{0};
 };
 
@@ -49,6 +51,7 @@ struct SynergyConfigSetup {
   bool synergy_sink = true;     // deliver through ImportData, else to files
   int request_timeout_ms = 5000;
   int max_attempts = 6;
+  bool insecure_skip_verify = false;
   std::string extra_synergy;  // more keys for the synergy section, indented by two spaces
 };
 

@@ -118,6 +118,30 @@ TEST(SynergySync, SoapOverPlainHttpGivesSameTiers) {
   EXPECT_EQ(ImportedKeys(*simulator).size(), summary->engine.actions_created);
 }
 
+TEST(SynergySync, RapidSecondLoginIsRetried) {
+  // The simulator measures the login interval on the client's fake clock, so the outcome
+  // does not depend on how fast this machine runs.
+  TempDir dir;
+  FakeClock clock;
+  SimulatorOptions options;
+  options.min_login_interval = std::chrono::milliseconds(3000);
+  options.now = [&clock] { return clock.Now(); };
+  auto simulator = StartSimulator(dir, {}, options);
+  Config config = Load(WriteSynergyConfig(dir, {simulator->url()}));
+  auto store = OpenStore(config);
+
+  // Each cycle opens its own session, so the second cycle logs in again at once.
+  auto first = Sync(config, *store, kLastDay, clock);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  auto slept_before = clock.slept();
+  auto second = Sync(config, *store, kLastDay, clock);
+  ASSERT_TRUE(second.ok()) << second.error().message;
+
+  EXPECT_EQ(simulator->rejected_logins(), 1);
+  EXPECT_EQ(simulator->logins(), 2);
+  EXPECT_GE((clock.slept() - slept_before).count(), 3000);
+}
+
 TEST(SynergySync, ReplayWithFaultsDeliversEachTaskOnce) {
   TempDir dir;
   SimulatorOptions options;
@@ -193,6 +217,41 @@ TEST(SynergySync, ReplayWithFaultsDeliversEachTaskOnce) {
   EXPECT_EQ(tiers[2], 52);
   EXPECT_EQ(tiers[3], 44);
   RecordProperty("failed_cycles", failed_cycles);
+}
+
+TEST(SynergySync, EachImportFaultDeliversOnce) {
+  struct Case {
+    Fault fault;
+    std::string method;  // the call that gets the fault
+  };
+  const std::vector<Case> cases = {
+      {Fault::kLatency, "ImportData"},           {Fault::kRtError, "ImportData"},
+      {Fault::kHttp500, "ImportData"},           {Fault::kDropBeforeProcessing, "ImportData"},
+      {Fault::kDropAfterProcessing, "ImportData"}, {Fault::kTruncatedBody, "ImportData"},
+      {Fault::kRefuseLogin, "ImportData"},       {Fault::kStuckJob, "ReportExecute"},
+  };
+  for (const auto& test_case : cases) {
+    SCOPED_TRACE(FaultName(test_case.fault));
+    TempDir dir;
+    SimulatorOptions options;
+    options.latency = std::chrono::milliseconds(2500);
+    auto simulator = StartSimulator(dir, {.load_grand_bend = false}, options);
+    SynergyConfigSetup setup{simulator->url()};
+    setup.synergy_source = false;  // tasks from the sample files, delivered to the simulator
+    setup.request_timeout_ms = 1000;  // shorter than the latency fault, with room for a busy machine
+    Config config = Load(WriteSynergyConfig(dir, setup));
+    auto store = OpenStore(config);
+    simulator->QueueFault(test_case.fault, test_case.method);
+
+    FakeClock clock;
+    auto summary = Sync(config, *store, kLastDay, clock);
+    ASSERT_TRUE(summary.ok()) << summary.error().message;
+    EXPECT_EQ(summary->delivery.delivered, 314u);
+    EXPECT_EQ(simulator->faults_injected()[test_case.fault], 1);
+    auto keys = ImportedKeys(*simulator);
+    EXPECT_EQ(keys.size(), 314u);
+    for (const auto& [key, count] : keys) EXPECT_EQ(count, 1) << key;
+  }
 }
 
 TEST(SynergySync, NightlyReconciliationAppliesLateCorrection) {

@@ -184,9 +184,10 @@ struct SynergySimulator::Impl {
   std::map<std::string, std::chrono::steady_clock::time_point> last_login;
   FaultPlan plan;
   std::mt19937_64 random{1};
-  std::deque<Fault> queued;
+  std::deque<std::pair<Fault, std::string>> queued;  // fault and the method it waits for
   int64_t request_count = 0;
   int64_t login_count = 0;
+  int64_t rejected_login_count = 0;
   std::map<Fault, int64_t> fault_counts;
 
   asio::io_context io;
@@ -207,11 +208,13 @@ struct SynergySimulator::Impl {
 
   // --- Faults --------------------------------------------------------------------------
 
-  Fault NextFault() {
-    if (!queued.empty()) {
-      Fault fault = queued.front();
-      queued.pop_front();
-      return fault;
+  Fault NextFault(const std::string& method) {
+    for (auto it = queued.begin(); it != queued.end(); ++it) {
+      if (it->second.empty() || it->second == method) {
+        Fault fault = it->first;
+        queued.erase(it);
+        return fault;
+      }
     }
     if (plan.probability <= 0 || plan.kinds.empty()) return Fault::kNone;
     std::uniform_real_distribution<double> chance(0, 1);
@@ -396,7 +399,7 @@ struct SynergySimulator::Impl {
     {
       std::lock_guard lock(mutex);
       ++request_count;
-      fault = NextFault();
+      fault = NextFault(fields["methodName"]);
       if (fault != Fault::kNone) ++fault_counts[fault];
       if (fault == Fault::kDropBeforeProcessing) {
         reply.action = Reply::Action::kDrop;
@@ -457,9 +460,10 @@ struct SynergySimulator::Impl {
     }
     if (sessions.count(session)) return "";
 
-    auto now = std::chrono::steady_clock::now();
+    auto now = options.now();
     auto last = last_login.find(options.user_id);
     if (last != last_login.end() && now - last->second < options.min_login_interval) {
+      ++rejected_login_count;
       return rt_error("Login refused: a session for this user was started moments ago");
     }
     last_login[options.user_id] = now;
@@ -474,10 +478,12 @@ struct SynergySimulator::Impl {
   void Serve(Stream& stream) {
     beast::flat_buffer buffer;
     while (!stopping) {
-      beast::http::request<beast::http::string_body> request;
+      beast::http::request_parser<beast::http::string_body> parser;
+      parser.body_limit(64u << 20);  // Beast's default of 1 MiB is too small for large imports
       boost::system::error_code error;
-      beast::http::read(stream, buffer, request, error);
+      beast::http::read(stream, buffer, parser, error);
       if (error) return;
+      beast::http::request<beast::http::string_body> request = parser.release();
       Reply reply = Handle(request);
       if (reply.action == Reply::Action::kDrop) return;
       if (reply.delay) {
@@ -660,9 +666,9 @@ void SynergySimulator::SetFaultPlan(FaultPlan plan) {
   impl_->plan = std::move(plan);
 }
 
-void SynergySimulator::QueueFault(Fault fault) {
+void SynergySimulator::QueueFault(Fault fault, const std::string& method) {
   std::lock_guard lock(impl_->mutex);
-  impl_->queued.push_back(fault);
+  impl_->queued.emplace_back(fault, method);
 }
 
 std::vector<ImportRecord> SynergySimulator::Imports() const {
@@ -676,6 +682,11 @@ std::vector<ImportRecord> SynergySimulator::Imports() const {
 int64_t SynergySimulator::requests() const {
   std::lock_guard lock(impl_->mutex);
   return impl_->request_count;
+}
+
+int64_t SynergySimulator::rejected_logins() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->rejected_login_count;
 }
 
 int64_t SynergySimulator::logins() const {

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -42,6 +43,8 @@ struct SimulatorOptions {
   std::string password = "simulator-password";
   // A second login by the same user within this interval is refused, as Synergy does.
   std::chrono::milliseconds min_login_interval{0};
+  // The clock for that interval; tests share a fake clock with the client.
+  std::function<std::chrono::steady_clock::time_point()> now = [] { return std::chrono::steady_clock::now(); };
   int polls_until_done = 1;  // ReportStatus answers InProgress this many times first
   std::chrono::milliseconds latency{2000};
   // The ImportData attribute that contains the idempotency key, for the key-check report.
@@ -85,12 +88,14 @@ class SynergySimulator {
   void DeleteDailyAttendance(const std::string& student_id, const std::string& date);
 
   void SetFaultPlan(FaultPlan plan);
-  // The next request gets `fault`, before any random one.
-  void QueueFault(Fault fault);
+  // The next request gets `fault`, before any random one. With `method`, the next request
+  // for that method (e.g. "ImportData") gets it instead.
+  void QueueFault(Fault fault, const std::string& method = "");
 
   std::vector<ImportRecord> Imports() const;
   int64_t requests() const;
   int64_t logins() const;
+  int64_t rejected_logins() const;
   std::map<Fault, int64_t> faults_injected() const;
 
  private:
