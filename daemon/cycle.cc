@@ -108,6 +108,8 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
       summary.full_reconciliation = summary.full_reconciliation || (report_config != nullptr && plan.full_year);
 
       auto source = MakeSource(source_config, synergy_client.get(), plan);
+      // NOTE: reading one source is one step, so a stop request waits for it. A Synergy
+      // report job that never finishes delays the stop by up to synergy.report_timeout_seconds.
       if (should_stop("source " + source->name())) return summary;
       auto status = source->ReadEach(cursor, [&](Snapshot&& snapshot) {
         ApplyStats stats = store.ApplySnapshot(snapshot, config.engine.year_start);
