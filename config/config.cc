@@ -1,8 +1,10 @@
 #include "config/config.h"
 
 #include <yaml-cpp/yaml.h>
+#include <arpa/inet.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -773,6 +775,89 @@ FileSinkConfig ParseSink(const Node& node) {
   return config;
 }
 
+// Minutes after midnight from "HH:MM" (00:00 to 24:00).
+int ParseClockTime(const Node& node) {
+  std::string text = node.Text();
+  int hours = -1;
+  int minutes = -1;
+  char colon = 0;
+  std::istringstream in(text);
+  in >> hours >> colon >> minutes;
+  bool valid = in && in.peek() == std::char_traits<char>::eof() && colon == ':' && text.size() == 5 &&
+               hours >= 0 && hours <= 24 && minutes >= 0 && minutes < 60 && (hours < 24 || minutes == 0);
+  if (!valid) node.Fail("'" + text + "' is not a time of day in the form HH:MM, e.g. 07:30");
+  return hours * 60 + minutes;
+}
+
+ScheduleConfig ParseSchedule(const Node& node) {
+  ScheduleConfig schedule;
+  if (!node.defined()) return schedule;
+  node.AllowOnly({"interval_minutes", "school_day_start", "school_day_end", "nightly_reconciliation",
+                  "run_on_closed_days"});
+  schedule.interval_minutes = static_cast<int>(node["interval_minutes"].IntegerOr(30, 1, 24 * 60));
+  if (auto start = node["school_day_start"]; start.defined()) schedule.school_day_start_minute = ParseClockTime(start);
+  if (auto end = node["school_day_end"]; end.defined()) schedule.school_day_end_minute = ParseClockTime(end);
+  if (schedule.school_day_end_minute <= schedule.school_day_start_minute) {
+    node["school_day_end"].Fail("must be later than school_day_start");
+  }
+  if (auto nightly = node["nightly_reconciliation"]; nightly.defined()) {
+    schedule.nightly_minute = ParseClockTime(nightly);
+    if (schedule.nightly_minute == 24 * 60) nightly.Fail("use 00:00 for midnight");
+  }
+  if (auto closed = node["run_on_closed_days"]; closed.defined()) schedule.run_on_closed_days = closed.Boolean();
+  return schedule;
+}
+
+PushConfig ParsePush(const Node& node) {
+  PushConfig push;
+  if (!node.defined()) return push;
+  node.AllowOnly({"token_file", "token_credential", "date_format", "max_body_bytes"});
+  if (node["token_file"].defined() && node["token_credential"].defined()) {
+    node.Fail("give token_file or token_credential, not both");
+  }
+  if (auto file = node["token_file"]; file.defined()) push.token_file = file.Path();
+  if (auto credential = node["token_credential"]; credential.defined()) {
+    // systemd's LoadCredential= places each credential in $CREDENTIALS_DIRECTORY.
+    const char* directory = std::getenv("CREDENTIALS_DIRECTORY");
+    if (directory == nullptr || *directory == 0) {
+      credential.Fail("CREDENTIALS_DIRECTORY is not set; run under systemd with LoadCredential=" +
+                      credential.Text() + ":/path/to/token, or use token_file");
+    }
+    push.token_file = std::string(directory) + "/" + credential.Text();
+  }
+  if (!push.token_file.empty()) {
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(push.token_file, error)) {
+      node.Fail("token file " + push.token_file + " not found; create it with the bearer token on one line");
+    }
+  }
+  std::string format = node["date_format"].TextOr("iso");
+  if (format == "us") {
+    push.date_format = DateFormat::kUs;
+  } else if (format != "iso") {
+    node["date_format"].Fail("'" + format + "' is not one of: iso (YYYY-MM-DD), us (MM/DD/YYYY)");
+  }
+  push.max_body_bytes = static_cast<size_t>(node["max_body_bytes"].IntegerOr(16L << 20, 1024, 1L << 30));
+  return push;
+}
+
+ServiceConfig ParseService(const Node& node) {
+  ServiceConfig service;
+  if (!node.defined()) return service;
+  node.AllowOnly({"listen_address", "port", "port_file", "schedule", "push"});
+  service.listen_address = node["listen_address"].TextOr("127.0.0.1");
+  unsigned char address[sizeof(in6_addr)];
+  if (inet_pton(AF_INET, service.listen_address.c_str(), address) != 1 &&
+      inet_pton(AF_INET6, service.listen_address.c_str(), address) != 1) {
+    node["listen_address"].Fail("'" + service.listen_address + "' is not an IPv4 or IPv6 address; use 127.0.0.1");
+  }
+  service.port = static_cast<int>(node["port"].IntegerOr(8086, 0, 65535));
+  if (auto port_file = node["port_file"]; port_file.defined()) service.port_file = port_file.Path();
+  service.schedule = ParseSchedule(node["schedule"]);
+  service.push = ParsePush(node["push"]);
+  return service;
+}
+
 // A stable text form of everything that decides tiers and actions.
 std::string Fingerprint(const AttendanceRules& rules, const Playbook& playbook) {
   std::ostringstream out;
@@ -827,7 +912,7 @@ Result<Config> LoadConfig(const std::string& path) {
   try {
     Node root = LoadYaml(path);
     root.AllowOnly({"district", "store", "school_year", "rules", "playbook", "schools", "synergy", "sources", "sink",
-                    "delivery"});
+                    "delivery", "service"});
     Config config;
     config.path = path;
 
@@ -907,6 +992,7 @@ Result<Config> LoadConfig(const std::string& path) {
         delivery["retry_cap_seconds"].Fail("must be at least retry_base_seconds");
       }
     }
+    config.service = ParseService(root["service"]);
     return config;
   } catch (const ConfigError& error) {
     return Error{error.message};

@@ -38,6 +38,31 @@ struct DeliveryConfig {
   int retry_cap_seconds = 3600;
 };
 
+// When `tiersync run` starts cycles, in the district's local time. Times are minutes after
+// local midnight.
+struct ScheduleConfig {
+  int interval_minutes = 30;         // between incremental cycles during school hours
+  int school_day_start_minute = 7 * 60;   // first incremental cycle
+  int school_day_end_minute = 17 * 60;    // no incremental cycle starts at or after this
+  int nightly_minute = 2 * 60;       // the nightly full reconciliation
+  bool run_on_closed_days = false;   // also run on days no school calendar marks instructional
+};
+
+// The push endpoint for a district's own ETL.
+struct PushConfig {
+  std::string token_file;  // file holding the bearer token; empty disables the endpoint
+  DateFormat date_format = DateFormat::kIso;
+  size_t max_body_bytes = 16 * 1024 * 1024;
+};
+
+struct ServiceConfig {
+  std::string listen_address = "127.0.0.1";
+  int port = 8086;               // 0 picks a free port; see port_file
+  std::string port_file;         // where the bound port is written at startup, if set
+  ScheduleConfig schedule;
+  PushConfig push;
+};
+
 struct Config {
   std::string path;  // the configuration file itself
   std::string district_name;
@@ -50,6 +75,7 @@ struct Config {
   std::optional<SynergyConnectionConfig> synergy;
   std::optional<SynergySinkConfig> synergy_sink;
   DeliveryConfig delivery;
+  ServiceConfig service;
 };
 
 // Loads and validates the configuration at `path`. Every error names the file, the line,

@@ -25,7 +25,5 @@ int CommandApprove(const std::string& config_path, const std::string& key, const
                    std::ostream& out);
 int CommandCompleteTask(const std::string& config_path, const std::string& key, const std::string& date,
                         std::ostream& out);
-// Lists outbox entries as CSV; an empty `status` lists every entry.
-int CommandOutbox(const std::string& config_path, const std::string& status, std::ostream& out);
 
 }  // namespace tiersync

@@ -75,6 +75,13 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
                               const CycleOptions& options) {
   CycleSummary summary;
   summary.as_of = as_of;
+  auto should_stop = [&](const std::string& next_step) {
+    if (!options.stop_requested || !options.stop_requested()) return false;
+    summary.abandoned_before = next_step;
+    spdlog::warn("stop requested; the cycle as of {} stops before {} and every earlier step is committed",
+                 as_of.ToString(), next_step);
+    return true;
+  };
   std::mt19937_64 random(std::random_device{}());
   std::function<int64_t(int64_t)> random_below = options.random_below;
   if (!random_below) {
@@ -101,6 +108,9 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
       summary.full_reconciliation = summary.full_reconciliation || (report_config != nullptr && plan.full_year);
 
       auto source = MakeSource(source_config, synergy_client.get(), plan);
+      // NOTE: reading one source is one step, so a stop request waits for it. A Synergy
+      // report job that never finishes delays the stop by up to synergy.report_timeout_seconds.
+      if (should_stop("source " + source->name())) return summary;
       auto status = source->ReadEach(cursor, [&](Snapshot&& snapshot) {
         ApplyStats stats = store.ApplySnapshot(snapshot, config.engine.year_start);
         if (stats.skipped) {
@@ -123,6 +133,7 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
       }
     }
 
+    if (should_stop("the tier engine")) return summary;
     TierEngine engine(store, config.engine);
     summary.engine = engine.Run(as_of);
     spdlog::info("tier engine at {}: {} students recomputed, {} evaluated, {} tier changes, {} actions queued",
@@ -132,10 +143,12 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
     DeliveryPolicy policy{config.delivery.batch_size, config.delivery.max_attempts,
                           config.delivery.retry_base_seconds, config.delivery.retry_cap_seconds};
     auto notice_check = [&engine, as_of](const OutboxEntry& entry) { return engine.NoticeIneligibility(entry, as_of); };
-    if (config.file_sink) {
+    // NOTE: once delivery starts it sends every due batch, so a stop request waits for it.
+    bool deliver = (config.file_sink || config.synergy_sink) && !should_stop("outbox delivery");
+    if (deliver && config.file_sink) {
       FileSink sink(*config.file_sink);
       summary.delivery = DeliverOutbox(store, sink, policy, now_unix, random_below, notice_check);
-    } else if (config.synergy_sink) {
+    } else if (deliver && config.synergy_sink) {
       SynergyImportSink sink(*config.synergy_sink, *synergy_client);
       summary.delivery = DeliverOutbox(store, sink, policy, now_unix, random_below, notice_check);
     }

@@ -26,6 +26,10 @@ struct CycleOptions {
   synergy::Clock* clock = nullptr;
   // Uniform value in [0, n) for backoff jitter; empty uses a random device.
   std::function<int64_t(int64_t)> random_below;
+  // Polled between steps (each source, the tier engine, delivery). When it returns true the
+  // cycle stops before the next step. Each step commits on its own, so stopping there loses
+  // nothing.
+  std::function<bool()> stop_requested;
 };
 
 struct CycleSummary {
@@ -37,6 +41,9 @@ struct CycleSummary {
   size_t kept_aside_total = 0;  // kept-aside events of the school year in the store
   size_t rejected_total = 0;    // records no source could read, in the store
   std::map<std::string, int64_t> outbox;  // entries by status after delivery
+  // The step the cycle stopped before when a stop was requested (e.g. "tier engine");
+  // empty when the cycle ran to the end. Every step before it committed.
+  std::string abandoned_before;
 
   size_t RecordsRead() const;
   size_t RecordsChanged() const;

@@ -7,6 +7,8 @@
 #include <iostream>
 
 #include "daemon/commands.h"
+#include "daemon/operator_commands.h"
+#include "daemon/service.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"tiersync: recompute attendance tiers and deliver outreach tasks to Synergy"};
@@ -48,6 +50,36 @@ int main(int argc, char** argv) {
   std::string quality_format = "text";
   quality->add_option("--format", quality_format, "Output format: text or csv")->check(CLI::IsMember({"text", "csv"}));
 
+  auto* run = app.add_subcommand("run", "Run as a service: scheduled cycles, HTTP endpoints, systemd notifications");
+  run->add_option("--config", config_path, "Configuration file (YAML)")->required();
+  auto* run_as_of = run->add_option(
+      "--as-of", as_of, "Evaluate tiers at this fixed date (YYYY-MM-DD) instead of today, to replay a past school year");
+
+  auto* status = app.add_subcommand("status", "Show the last cycle and the outbox from the store (safe while the service runs)");
+  status->add_option("--config", config_path, "Configuration file (YAML)")->required();
+  std::string status_format = "text";
+  status->add_option("--format", status_format, "Output format: text or json")->check(CLI::IsMember({"text", "json"}));
+
+  auto* outbox = app.add_subcommand("outbox", "List, retry or discard outbox entries (safe while the service runs)");
+  outbox->require_subcommand(1);
+  std::string outbox_status = "dead";
+  size_t outbox_limit = 1000;
+  std::vector<int64_t> outbox_ids;
+  bool all_dead = false;
+  auto* outbox_list = outbox->add_subcommand("list", "List outbox entries as CSV");
+  outbox_list->add_option("--config", config_path, "Configuration file (YAML)")->required();
+  outbox_list->add_option("--status", outbox_status, "Entries to list: dead, pending, delivered, discarded, held, awaiting_approval, cancelled, merged or all")
+      ->check(CLI::IsMember({"dead", "pending", "delivered", "discarded", "held", "awaiting_approval",
+                             "cancelled", "merged", "all"}));
+  outbox_list->add_option("--limit", outbox_limit, "Most entries to list");
+  auto* outbox_retry = outbox->add_subcommand("retry", "Make dead letters pending again, with their attempts reset");
+  auto* outbox_discard = outbox->add_subcommand("discard", "Mark dead letters discarded so they are never delivered");
+  for (auto* command : {outbox_retry, outbox_discard}) {
+    command->add_option("--config", config_path, "Configuration file (YAML)")->required();
+    command->add_option("ids", outbox_ids, "Outbox entry ids (see tiersync outbox list)");
+    command->add_flag("--all-dead", all_dead, "Act on every dead letter");
+  }
+
   std::string key;
   std::string on_date;
   auto* approve = app.add_subcommand("approve", "Release a notice that awaits staff approval");
@@ -60,11 +92,6 @@ int main(int argc, char** argv) {
   complete->add_option("--key", key, "The task's idempotency key")->required();
   complete->add_option("--on", on_date, "Completion date (YYYY-MM-DD)")->required();
 
-  auto* outbox = app.add_subcommand("outbox", "List outbox entries with their status as CSV");
-  outbox->add_option("--config", config_path, "Configuration file (YAML)")->required();
-  std::string outbox_status;
-  outbox->add_option("--status", outbox_status,
-                     "Only this status: held, awaiting_approval, pending, delivered, dead, cancelled, merged");
 
   try {
     app.parse(argc, argv);
@@ -85,9 +112,17 @@ int main(int argc, char** argv) {
   if (*tiers) return tiersync::CommandTiers(config_path, as_of, format, std::cout);
   if (*explain) return tiersync::CommandExplain(config_path, student_id, as_of, std::cout);
   if (*check) return tiersync::CommandCheckConfig(config_path, std::cout);
+  if (*run) {
+    tiersync::ServiceOptions options{config_path, std::nullopt};
+    if (*run_as_of) options.as_of = as_of;
+    return tiersync::RunService(options);
+  }
+  if (*status) return tiersync::CommandStatus(config_path, status_format, std::cout);
+  if (*outbox_list) return tiersync::CommandOutboxList(config_path, outbox_status, outbox_limit, std::cout);
+  if (*outbox_retry) return tiersync::CommandOutboxRetry(config_path, outbox_ids, all_dead, std::cout);
+  if (*outbox_discard) return tiersync::CommandOutboxDiscard(config_path, outbox_ids, all_dead, std::cout);
   if (*quality) return tiersync::CommandDataQuality(config_path, quality_format, std::cout);
   if (*approve) return tiersync::CommandApprove(config_path, key, on_date, std::cout);
   if (*complete) return tiersync::CommandCompleteTask(config_path, key, on_date, std::cout);
-  if (*outbox) return tiersync::CommandOutbox(config_path, outbox_status, std::cout);
   return 2;
 }

@@ -1,4 +1,4 @@
-// Staff-facing playbook commands: approve a notice, record a finished task, list the outbox.
+// Staff-facing playbook commands: approve a notice, record a finished task.
 
 #include <spdlog/spdlog.h>
 
@@ -63,22 +63,6 @@ int CommandCompleteTask(const std::string& config_path, const std::string& key, 
     return kExitFailed;
   }
   out << "task " << key << " recorded as done on " << date->ToString() << "; it no longer escalates\n";
-  return kExitOk;
-}
-
-int CommandOutbox(const std::string& config_path, const std::string& status, std::ostream& out) {
-  auto store = OpenStore(config_path);
-  if (!store) return kExitUsage;
-  out << "outbox_id,idempotency_key,status,kind,action_id,student_id,school_id,trigger,change_date,due_date,"
-         "hold_until,issued_on,status_reason\n";
-  for (const auto& entry : store->ListOutbox(status, 1000000)) {
-    const PlannedAction& action = entry.action;
-    out << entry.id << "," << action.idempotency_key << "," << entry.status << "," << ActionKindName(action.kind)
-        << "," << action.action_id << "," << action.student_id << "," << action.school_id << ","
-        << TriggerName(action.trigger) << "," << action.change_date.ToString() << "," << action.due_date.ToString()
-        << "," << (action.kind == ActionKind::kNotice ? action.hold_until.ToString() : "") << ","
-        << (entry.issued_on ? entry.issued_on->ToString() : "") << ",\"" << entry.status_reason << "\"\n";
-  }
   return kExitOk;
 }
 

@@ -30,6 +30,35 @@ void Store::MarkDelivered(const std::vector<int64_t>& ids, const std::string& re
   transaction.Commit();
 }
 
+namespace {
+
+std::vector<int64_t> UpdateDeadLetters(sqlite::Database& db, const std::vector<int64_t>& ids, const char* set_clause) {
+  sqlite::Transaction transaction(db);
+  std::vector<int64_t> targets = ids;
+  if (targets.empty()) {
+    auto select = db.Prepare("SELECT id FROM outbox WHERE status = 'dead' ORDER BY id");
+    while (select.Step()) targets.push_back(select.Int(0));
+  }
+  auto update = db.Prepare(std::string("UPDATE outbox SET ") + set_clause + " WHERE id = ? AND status = 'dead'");
+  std::vector<int64_t> changed;
+  for (int64_t id : targets) {
+    update.Bind(1, id).Run();
+    if (db.Changes() > 0) changed.push_back(id);
+  }
+  transaction.Commit();
+  return changed;
+}
+
+}  // namespace
+
+std::vector<int64_t> Store::RetryDeadLetters(const std::vector<int64_t>& ids) {
+  return UpdateDeadLetters(db_, ids, "status = 'pending', attempts = 0, next_attempt_at = 0");
+}
+
+std::vector<int64_t> Store::DiscardDeadLetters(const std::vector<int64_t>& ids) {
+  return UpdateDeadLetters(db_, ids, "status = 'discarded'");
+}
+
 void Store::MarkFailed(int64_t id, const std::string& error, int64_t next_attempt_unix, bool dead) {
   db_.Prepare("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, status = ? WHERE id = ?")
       .Bind(1, error)

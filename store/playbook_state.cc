@@ -131,7 +131,7 @@ Status Store::ApproveNotice(const std::string& idempotency_key, Date approved_on
       .Run();
   if (db_.Changes() == 0) {
     return Error{"no notice with key " + idempotency_key +
-                 " awaits approval; list them with `tiersync outbox --status awaiting_approval`"};
+                 " awaits approval; list them with `tiersync outbox list --status awaiting_approval`"};
   }
   return {};
 }

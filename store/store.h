@@ -211,6 +211,12 @@ class Store {
   void MarkDelivered(const std::vector<int64_t>& ids, const std::string& remote_id);
   void MarkFailed(int64_t id, const std::string& error, int64_t next_attempt_unix, bool dead);
   std::map<std::string, int64_t> OutboxCounts();
+  // Operator actions on dead letters. Each returns the ids it changed; an id that is not a
+  // dead letter is left as it is and not returned. With `ids` empty, they act on every dead
+  // letter. Retrying makes an entry pending again with its attempts reset, due at once;
+  // discarding marks it 'discarded', kept for the audit trail and never delivered.
+  std::vector<int64_t> RetryDeadLetters(const std::vector<int64_t>& ids);
+  std::vector<int64_t> DiscardDeadLetters(const std::vector<int64_t>& ids);
 
   // --- Data quality ------------------------------------------------------------------
   std::vector<KeptAsideRow> ListKeptAside(std::optional<int> school_year,

@@ -286,10 +286,10 @@ TEST(PlaybookCycle, ApproveThroughCommandLine) {
   std::string key = district.Outbox("tier3-notice").at(0).action.idempotency_key;
   std::string config = district.dir().File("tiersync.yaml");
 
-  auto listed = testing::RunCommand(testing::TiersyncBinary() + " outbox --config " + config +
+  auto listed = testing::RunCommand(testing::TiersyncBinary() + " outbox list --config " + config +
                                     " --status awaiting_approval 2>&1");
   EXPECT_EQ(listed.status, 0) << listed.output;
-  EXPECT_NE(listed.output.find(key + ",awaiting_approval,notice,tier3-notice,2001,S1,tier_entered,2021-09-09"),
+  EXPECT_NE(listed.output.find(",awaiting_approval,0,notice,tier3-notice,2001,S1,3,2021-09-13," + key + ","),
             std::string::npos)
       << listed.output;
 
