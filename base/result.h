@@ -7,6 +7,8 @@
 #include <utility>
 #include <variant>
 
+#include "base/expected.h"
+
 namespace tiersync {
 
 // An expected failure, with a message written for the person who has to fix it: it names
@@ -20,26 +22,9 @@ struct Error {
 };
 
 template <typename T>
-class [[nodiscard]] Result {
+class [[nodiscard]] Result : public Expected<T, Error> {
  public:
-  Result(T value) : state_(std::move(value)) {}
-  Result(Error error) : state_(std::move(error)) {}
-
-  bool ok() const { return state_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-
-  T& value() & { return std::get<0>(state_); }
-  const T& value() const& { return std::get<0>(state_); }
-  T&& value() && { return std::get<0>(std::move(state_)); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  T& operator*() & { return value(); }
-  const T& operator*() const& { return value(); }
-
-  const Error& error() const { return std::get<1>(state_); }
-
- private:
-  std::variant<T, Error> state_;
+  using Expected<T, Error>::Expected;
 };
 
 template <>

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "connectors/http/expected.h"
+#include "base/expected.h"
 
 namespace tiersync::http {
 

@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-#include "connectors/http/expected.h"
+#include "base/expected.h"
 #include "connectors/http/http_client.h"
 
 namespace tiersync::synergy {

@@ -2,7 +2,7 @@
 
 // Expected<T, E>: a value or a typed error, for boundaries where the caller must tell
 // kinds of failure apart (a timeout after sending, a rejected certificate, bad
-// credentials). Result<T> in base/result.h stays the type for plain messages.
+// credentials). Result<T> in base/result.h is Expected<T, Error>, for plain messages.
 
 #include <utility>
 #include <variant>
