@@ -1,7 +1,7 @@
 #pragma once
 
 // Delivers due outbox entries through a sink in batches. A failed batch stays pending with
-// full-jitter backoff (a random delay from 0 up to min(cap, base * 2^attempts)); after
+// full-jitter backoff, a random delay from 0 up to min(cap, base * 2^attempts). After
 // `max_attempts` failures its entries become dead letters for an operator to inspect.
 
 #include <cstdint>

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <sstream>
 
 #include "base/digest.h"
@@ -71,6 +73,51 @@ std::string WithoutStamp(const std::string& cursor) { return cursor.substr(0, cu
 
 bool SameContents(const std::optional<std::string>& stored, const std::string& cursor) {
   return stored && WithoutStamp(*stored) == WithoutStamp(cursor);
+}
+
+Status ReadSourceFiles(const std::string& source_name, const std::vector<std::string>& paths,
+                       const CursorLookup& stored_cursor, const FileParser& parse,
+                       const std::function<void(Snapshot&&)>& apply) {
+  for (const auto& path : paths) {
+    std::string origin = source_name + ":" + path;
+    std::optional<std::string> stored = stored_cursor(origin);
+    auto unchanged = [&](const std::string& cursor) {
+      Snapshot snapshot;
+      snapshot.origin = origin;
+      snapshot.cursor = cursor;
+      snapshot.unchanged = true;
+      apply(std::move(snapshot));
+    };
+    // A file whose size and modification time match the stored stamp is not read at all.
+    if (UnchangedByStamp(path, stored)) {
+      unchanged(*stored);
+      continue;
+    }
+
+    std::optional<FileStamp> stamp = StampOf(path);
+    auto contents = ReadFile(path);
+    if (!contents) return Error{"source '" + source_name + "': " + contents.error().message};
+    std::string cursor = FileCursor(path, *contents, stamp);
+    if (SameContents(stored, cursor)) {
+      unchanged(cursor);
+      continue;
+    }
+    auto snapshot = parse(origin, path, *contents);
+    if (!snapshot) return snapshot.error();
+    snapshot->cursor = cursor;
+    apply(std::move(*snapshot));
+  }
+  return {};
+}
+
+CursorLookup FreezeCursors(const std::string& source_name, const std::vector<std::string>& paths,
+                           const CursorLookup& stored_cursor) {
+  auto stored = std::make_shared<std::map<std::string, std::optional<std::string>>>();
+  for (const auto& path : paths) {
+    std::string origin = source_name + ":" + path;
+    (*stored)[origin] = stored_cursor(origin);
+  }
+  return [stored](const std::string& origin) { return stored->at(origin); };
 }
 
 }  // namespace tiersync

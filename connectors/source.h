@@ -35,6 +35,23 @@ class Source {
   virtual Status ReadEach(const CursorLookup& stored_cursor, const std::function<void(Snapshot&&)>& apply);
 };
 
+// Parses one file's contents into the snapshot of `origin`; the error is complete, naming
+// the source and the file.
+using FileParser =
+    std::function<Result<Snapshot>(const std::string& origin, const std::string& path, const std::string& contents)>;
+
+// Reads the files of a file-based source in order and hands each snapshot to `apply`. The
+// origin of a file is "<source_name>:<path>". A file whose stamp or contents match its
+// stored cursor comes back as an unchanged snapshot without being parsed.
+Status ReadSourceFiles(const std::string& source_name, const std::vector<std::string>& paths,
+                       const CursorLookup& stored_cursor, const FileParser& parse,
+                       const std::function<void(Snapshot&&)>& apply);
+
+// Looks up every file's stored cursor once, so that checks made before applying and the
+// reads after them see the same cursors.
+CursorLookup FreezeCursors(const std::string& source_name, const std::vector<std::string>& paths,
+                           const CursorLookup& stored_cursor);
+
 // Reads a whole file; the error names the path and the reason.
 Result<std::string> ReadFile(const std::string& path);
 

@@ -70,8 +70,8 @@ struct RejectedRecord {
   std::string raw;       // the record as read, for the data-quality report
 };
 
-// Everything one origin (a file, a report) holds. Applying a snapshot replaces what the
-// store holds from that origin, so records that disappear from the origin are removed.
+// All records of one origin (a file, a report). Applying a snapshot replaces the store's
+// records from that origin, so records that disappear from the origin are removed.
 struct Snapshot {
   std::string origin;
   std::string cursor;  // the origin's change marker (a content digest for files)

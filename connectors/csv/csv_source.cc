@@ -223,12 +223,7 @@ Result<std::vector<Snapshot>> CsvSource::Read(const CursorLookup& stored_cursor)
 }
 
 Status CsvSource::ReadEach(const CursorLookup& stored_cursor, const std::function<void(Snapshot&&)>& apply) {
-  std::map<std::string, std::optional<std::string>> stored;
-  for (const auto& path : config_.paths) {
-    std::string origin = config_.name + ":" + path;
-    stored[origin] = stored_cursor(origin);
-  }
-  CursorLookup lookup = [&stored](const std::string& origin) { return stored.at(origin); };
+  CursorLookup lookup = FreezeCursors(config_.name, config_.paths, stored_cursor);
 
   // Check every file that will be read: it opens and its header maps every configured field.
   for (const auto& path : config_.paths) {
@@ -248,36 +243,10 @@ Status CsvSource::ReadEach(const CursorLookup& stored_cursor, const std::functio
 }
 
 Status CsvSource::ReadFiles(const CursorLookup& stored_cursor, const std::function<void(Snapshot&&)>& apply) {
-  for (const auto& path : config_.paths) {
-    std::string origin = config_.name + ":" + path;
-    std::optional<std::string> stored = stored_cursor(origin);
-    auto unchanged = [&](const std::string& cursor) {
-      Snapshot snapshot;
-      snapshot.origin = origin;
-      snapshot.cursor = cursor;
-      snapshot.unchanged = true;
-      apply(std::move(snapshot));
-    };
-    // A file whose size and modification time match the stored stamp is not read at all.
-    if (UnchangedByStamp(path, stored)) {
-      unchanged(*stored);
-      continue;
-    }
-
-    std::optional<FileStamp> stamp = StampOf(path);
-    auto contents = ReadFile(path);
-    if (!contents) return Error{"source '" + config_.name + "': " + contents.error().message};
-    std::string cursor = FileCursor(path, *contents, stamp);
-    if (SameContents(stored, cursor)) {
-      unchanged(cursor);
-      continue;
-    }
-    auto snapshot = ParseCsvSnapshot(config_, origin, path, *contents);
-    if (!snapshot) return snapshot.error();
-    snapshot->cursor = cursor;
-    apply(std::move(*snapshot));
-  }
-  return {};
+  auto parse = [this](const std::string& origin, const std::string& path, const std::string& contents) {
+    return ParseCsvSnapshot(config_, origin, path, contents);
+  };
+  return ReadSourceFiles(config_.name, config_.paths, stored_cursor, parse, apply);
 }
 
 }  // namespace tiersync

@@ -189,12 +189,7 @@ Result<std::vector<Snapshot>> EdFiXmlSource::Read(const CursorLookup& stored_cur
 }
 
 Status EdFiXmlSource::ReadEach(const CursorLookup& stored_cursor, const std::function<void(Snapshot&&)>& apply) {
-  std::map<std::string, std::optional<std::string>> stored;
-  for (const auto& path : config_.paths) {
-    std::string origin = config_.name + ":" + path;
-    stored[origin] = stored_cursor(origin);
-  }
-  CursorLookup lookup = [&stored](const std::string& origin) { return stored.at(origin); };
+  CursorLookup lookup = FreezeCursors(config_.name, config_.paths, stored_cursor);
 
   // Check that every file that will be read opens. Malformed XML is found only when the
   // file is parsed, after the files before it were applied.
@@ -210,36 +205,13 @@ Status EdFiXmlSource::ReadEach(const CursorLookup& stored_cursor, const std::fun
 }
 
 Status EdFiXmlSource::ReadFiles(const CursorLookup& stored_cursor, const std::function<void(Snapshot&&)>& apply) {
-  for (const auto& path : config_.paths) {
-    std::string origin = config_.name + ":" + path;
-    std::optional<std::string> stored = stored_cursor(origin);
-    auto unchanged = [&](const std::string& cursor) {
-      Snapshot snapshot;
-      snapshot.origin = origin;
-      snapshot.cursor = cursor;
-      snapshot.unchanged = true;
-      apply(std::move(snapshot));
-    };
-    // A file whose size and modification time match the stored stamp is not read at all.
-    if (UnchangedByStamp(path, stored)) {
-      unchanged(*stored);
-      continue;
-    }
-
-    std::optional<FileStamp> stamp = StampOf(path);
-    auto contents = ReadFile(path);
-    if (!contents) return Error{"source '" + config_.name + "': " + contents.error().message};
-    std::string cursor = FileCursor(path, *contents, stamp);
-    if (SameContents(stored, cursor)) {
-      unchanged(cursor);
-      continue;
-    }
-    auto snapshot = ParseEdFiXml(origin, path, *contents);
+  auto parse = [this](const std::string& origin, const std::string& path,
+                      const std::string& contents) -> Result<Snapshot> {
+    auto snapshot = ParseEdFiXml(origin, path, contents);
     if (!snapshot) return Error{"source '" + config_.name + "': " + snapshot.error().message};
-    snapshot->cursor = cursor;
-    apply(std::move(*snapshot));
-  }
-  return {};
+    return snapshot;
+  };
+  return ReadSourceFiles(config_.name, config_.paths, stored_cursor, parse, apply);
 }
 
 }  // namespace tiersync

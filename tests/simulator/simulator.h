@@ -25,7 +25,7 @@ enum class Fault {
   kRtError,               // respond with RT_ERROR without processing
   kHttp500,               // respond with HTTP 500 without processing
   kDropBeforeProcessing,  // close the connection without processing
-  kDropAfterProcessing,   // process, then close without answering
+  kDropAfterProcessing,   // process, then close without a response
   kTruncatedBody,         // process, then send half the body and close
   kStuckJob,              // ReportExecute: the job stays InProgress forever
   kRefuseLogin,           // reject the login and end the session
@@ -45,7 +45,7 @@ struct SimulatorOptions {
   std::chrono::milliseconds min_login_interval{0};
   // The clock for that interval; tests share a fake clock with the client.
   std::function<std::chrono::steady_clock::time_point()> now = [] { return std::chrono::steady_clock::now(); };
-  int polls_until_done = 1;  // ReportStatus answers InProgress this many times first
+  int polls_until_done = 1;  // ReportStatus returns InProgress this many times first
   std::chrono::milliseconds latency{2000};
   // The ImportData attribute that contains the idempotency key, for the key-check report.
   std::string key_attribute = "IDEMPOTENCY_KEY";
