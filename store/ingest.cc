@@ -166,8 +166,9 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
     std::unordered_map<std::string, Held> before;
     std::unordered_set<std::string> seen;
     auto select = db_.Prepare(
-        "SELECT student_id, date, school_id, period, category, duration, reason, school_year "
-        "FROM attendance_event WHERE origin_id = ?");
+        "SELECT e.student_id, e.date, e.school_id, e.period, e.category, e.duration, e.reason, e.school_year "
+        "FROM origin_date o CROSS JOIN attendance_event e ON e.date = o.date "
+        "WHERE o.origin_id = ?1 AND e.origin_id = ?1");
     select.Bind(1, origin_id);
     while (select.Step()) {
       Held held{JoinKey({OptionalText(select.OptionalInt(5)), select.Text(6)}),
@@ -201,12 +202,14 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
         "origin_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (date, student_id, school_id, period, category) "
         "DO UPDATE SET duration = excluded.duration, reason = excluded.reason, origin_id = excluded.origin_id");
     auto add_date = db_.Prepare("INSERT OR IGNORE INTO event_date (date, school_year) VALUES (?, ?)");
+    auto add_origin_date = db_.Prepare("INSERT OR IGNORE INTO origin_date (origin_id, date) VALUES (?, ?)");
     std::optional<Date> last_date;
     int year = 0;
     for (const AttendanceEvent* event : changed) {
       if (event->date != last_date) {
         year = year_start.YearOf(event->date).start_year;
         add_date.Bind(1, event->date.days()).Bind(2, year).Run();
+        add_origin_date.Bind(1, origin_id).Bind(2, event->date.days()).Run();
         last_date = event->date;
       }
       upsert.Bind(1, event->date.days()).Bind(2, event->student_id).Bind(3, event->school_id).Bind(4, event->period)
