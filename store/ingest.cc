@@ -211,9 +211,9 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
         add_origin_date.Bind(1, origin_id).Bind(2, event.date.days()).Run();
         last_written_date = event.date;
       }
-      upsert.Bind(1, event.date.days()).Bind(2, event.student_id).Bind(3, event.school_id).Bind(4, event.period)
-          .Bind(5, event.category).Bind(6, event_year).Bind(7, event.duration).Bind(8, event.reason)
-          .Bind(9, origin_id).Run();
+      upsert.Bind(1, event.date.days()).BindBorrowed(2, event.student_id).BindBorrowed(3, event.school_id)
+          .BindBorrowed(4, event.period).BindBorrowed(5, event.category).Bind(6, event_year).Bind(7, event.duration)
+          .BindBorrowed(8, event.reason).Bind(9, origin_id).Run();
       dirty_days.push_back({event.student_id, event_year, event.date.days()});
     };
     auto erase = [&](const AttendanceEvent& held) {

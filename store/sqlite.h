@@ -54,6 +54,9 @@ class Statement {
 
   // Binds by 1-based index. Text is copied by SQLite.
   Statement& Bind(int index, std::string_view text);
+  // Binds text without copying it: it must stay alive and unchanged until the statement is
+  // reset (Run resets it). For statements run once per row of a large batch.
+  Statement& BindBorrowed(int index, std::string_view text);
   Statement& Bind(int index, int64_t value);
   Statement& Bind(int index, int value) { return Bind(index, static_cast<int64_t>(value)); }
   Statement& BindNull(int index);

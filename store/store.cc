@@ -21,6 +21,9 @@ Store::Store(const std::string& path, Mode mode) : db_(path, mode == Mode::kRead
   db_.Exec("PRAGMA busy_timeout = 10000");
   db_.Exec("PRAGMA foreign_keys = ON");
   if (mode == Mode::kReadWrite) {
+    // Takes effect only when the file is new. Larger pages mean fewer page splits and
+    // b-tree levels for the date-ordered attendance tables.
+    db_.Exec("PRAGMA page_size = 16384");
     db_.Exec("PRAGMA journal_mode = WAL");
     db_.Exec("PRAGMA synchronous = NORMAL");
   }
