@@ -25,14 +25,22 @@ const CalendarSet& TierEngine::Calendars(int school_year) {
 }
 
 std::set<StudentYear> TierEngine::RecomputeDirty(EngineStats& stats) {
+  // The dirty marks are read inside the transaction that clears them, so a mark another
+  // process adds meanwhile is either seen here or left for the next run.
+  sqlite::Transaction transaction(store_.db());
   std::vector<StudentYear> dirty = store_.WholeDirtyStudents();
   std::map<StudentYear, std::vector<Date>> dirty_days = store_.DirtyDays();
   std::set<StudentYear> recomputed(dirty.begin(), dirty.end());
   for (const auto& [key, dates] : dirty_days) recomputed.insert(key);
   if (recomputed.empty()) return recomputed;
 
-  sqlite::Transaction transaction(store_.db());
-  if (!dirty_days.empty()) RecomputeDirtyDays(dirty_days, stats);
+  // A student derived whole needs none of its days derived first.
+  for (const auto& key : dirty) dirty_days.erase(key);
+  if (!dirty_days.empty()) {
+    RecomputeDirtyDays(dirty_days, stats);
+  } else {
+    store_.ClearDirtyDays();
+  }
   RecomputeDirtyStudents(dirty, stats);
   transaction.Commit();
   return recomputed;
@@ -71,37 +79,38 @@ void TierEngine::RecomputeDirtyStudents(const std::vector<StudentYear>& dirty, E
   for (const auto& key : dirty) by_year[key.school_year].insert(key.student_id);
 
   for (const auto& [year, students] : by_year) {
-    auto derive = [&](const std::string& student_id, const std::vector<Enrollment>& enrollments,
-                      const std::vector<AttendanceEvent>& events) {
-      StudentAbsences absences = DeriveAbsences(enrollments, events, Calendars(year), settings_.rules);
-      stats.kept_aside += absences.kept_aside.size();
-      StudentYear key{student_id, year};
-      store_.ReplaceDerived(key, absences);
-      store_.ClearDirty(key);
-    };
-
     if (students.size() < kBulkLoadStudents) {
       for (const auto& student_id : students) {
-        derive(student_id, store_.LoadEnrollments(student_id, year), store_.LoadEvents(student_id, year));
+        StudentAbsences absences = DeriveAbsences(store_.LoadEnrollments(student_id, year),
+                                                  store_.LoadEvents(student_id, year), Calendars(year),
+                                                  settings_.rules);
+        stats.kept_aside += absences.kept_aside.size();
+        store_.ReplaceDerived({student_id, year}, absences);
       }
       continue;
     }
 
-    // Many students: read the year's enrollments and events in one pass each instead of
-    // one query per student.
+    // Many students: clear their derived rows at once, then derive them day by day in one
+    // pass over the year's events, which are stored in date order. A day's absence depends
+    // only on that day's events, so deriving each student-day alone gives the same rows.
     std::map<std::string, std::vector<Enrollment>> enrollments = store_.LoadAllEnrollments(year);
     static const std::vector<Enrollment> kNoEnrollments;
-    auto enrollments_of = [&](const std::string& student_id) -> const std::vector<Enrollment>& {
+    store_.ClearDerivedOfDirtyStudents(year);
+    const CalendarSet& calendars = Calendars(year);
+    StudentYear key{"", year};
+    store_.ForEachStudentDay(year, [&](std::vector<AttendanceEvent>& events) {
+      const std::string& student_id = events.front().student_id;
+      if (!students.count(student_id)) return;
       auto found = enrollments.find(student_id);
-      return found == enrollments.end() ? kNoEnrollments : found->second;
-    };
-    std::set<std::string> remaining = students;
-    store_.ForEachStudentEvents(year, [&](const std::string& student_id, std::vector<AttendanceEvent>& events) {
-      if (!remaining.erase(student_id)) return;
-      derive(student_id, enrollments_of(student_id), events);
+      StudentAbsences absences = DeriveAbsences(found == enrollments.end() ? kNoEnrollments : found->second, events,
+                                                calendars, settings_.rules);
+      stats.kept_aside += absences.kept_aside.size();
+      if (absences.days.empty() && absences.kept_aside.empty()) return;
+      key.student_id = student_id;
+      store_.InsertDerived(key, absences);
     });
-    for (const auto& student_id : remaining) derive(student_id, enrollments_of(student_id), {});
   }
+  store_.ClearDirty(dirty);
 }
 
 StudentTier TierEngine::Evaluate(const std::string& student_id, const StudentInputs& inputs, Date as_of,

@@ -1,9 +1,11 @@
 // Store::ApplySnapshot: replaces one origin's records with a new snapshot, writing only
 // the differences, so re-reading unchanged data changes nothing.
 
+#include <algorithm>
 #include <set>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "store/store.h"
 
@@ -43,6 +45,15 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
   stats.read = snapshot.RecordCount();
 
   sqlite::Transaction transaction(db_);
+  // The remembered dirty students may include marks of this transaction; forget them all
+  // unless it commits.
+  struct ForgetUnlessCommitted {
+    std::optional<std::string>& generation;
+    bool committed = false;
+    ~ForgetUnlessCommitted() {
+      if (!committed) generation.reset();
+    }
+  } forget{whole_dirty_generation_};
   std::set<std::pair<std::string, int>> dirty;            // (student, year) to derive whole
   std::set<std::tuple<std::string, int, int32_t>> dirty_days;  // (student, year, date)
   std::set<std::pair<std::string, int>> dirty_calendars;  // (school, year)
@@ -144,6 +155,7 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
 
   // Attendance events.
   {
+    int64_t origin_id = OriginId(snapshot.origin);
     struct Held {
       std::string value;
       std::string student_id;
@@ -152,11 +164,11 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
       int year;
     };
     std::unordered_map<std::string, Held> before;
-    std::set<std::string> seen;
+    std::unordered_set<std::string> seen;
     auto select = db_.Prepare(
         "SELECT student_id, date, school_id, period, category, duration, reason, school_year "
-        "FROM attendance_event WHERE origin = ?");
-    select.Bind(1, snapshot.origin);
+        "FROM attendance_event WHERE origin_id = ?");
+    select.Bind(1, origin_id);
     while (select.Step()) {
       Held held{JoinKey({OptionalText(select.OptionalInt(5)), select.Text(6)}),
                 select.Text(0), select.Int(1), select.Text(2), select.Text(3), select.Text(4),
@@ -164,10 +176,8 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
       std::string key = JoinKey({held.student_id, std::to_string(held.date), held.school_id, held.period, held.category});
       before.emplace(std::move(key), std::move(held));
     }
-    auto upsert = db_.Prepare(
-        "INSERT INTO attendance_event (student_id, date, school_id, period, category, school_year, duration, reason, "
-        "origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (student_id, date, school_id, period, category) "
-        "DO UPDATE SET duration = excluded.duration, reason = excluded.reason, origin = excluded.origin");
+    std::vector<const AttendanceEvent*> changed;
+    seen.reserve(snapshot.events.size());
     for (const auto& event : snapshot.events) {
       std::string key = JoinKey({event.student_id, std::to_string(event.date.days()), event.school_id, event.period,
                                  event.category});
@@ -179,19 +189,38 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
       auto found = before.find(key);
       if (found != before.end() && found->second.value == value) continue;
       ++(found == before.end() ? stats.inserted : stats.updated);
-      int year = year_start.YearOf(event.date).start_year;
-      upsert.Bind(1, event.student_id).Bind(2, event.date.days()).Bind(3, event.school_id).Bind(4, event.period)
-          .Bind(5, event.category).Bind(6, year).Bind(7, event.duration).Bind(8, event.reason)
-          .Bind(9, snapshot.origin).Run();
-      dirty_days.insert({event.student_id, year, event.date.days()});
+      changed.push_back(&event);
+    }
+    // Written in the table's key order, so the pages of a day's rows are written once.
+    std::sort(changed.begin(), changed.end(), [](const AttendanceEvent* a, const AttendanceEvent* b) {
+      return std::tie(a->date, a->student_id, a->school_id, a->period, a->category) <
+             std::tie(b->date, b->student_id, b->school_id, b->period, b->category);
+    });
+    auto upsert = db_.Prepare(
+        "INSERT INTO attendance_event (date, student_id, school_id, period, category, school_year, duration, reason, "
+        "origin_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (date, student_id, school_id, period, category) "
+        "DO UPDATE SET duration = excluded.duration, reason = excluded.reason, origin_id = excluded.origin_id");
+    auto add_date = db_.Prepare("INSERT OR IGNORE INTO event_date (date, school_year) VALUES (?, ?)");
+    std::optional<Date> last_date;
+    int year = 0;
+    for (const AttendanceEvent* event : changed) {
+      if (event->date != last_date) {
+        year = year_start.YearOf(event->date).start_year;
+        add_date.Bind(1, event->date.days()).Bind(2, year).Run();
+        last_date = event->date;
+      }
+      upsert.Bind(1, event->date.days()).Bind(2, event->student_id).Bind(3, event->school_id).Bind(4, event->period)
+          .Bind(5, event->category).Bind(6, year).Bind(7, event->duration).Bind(8, event->reason)
+          .Bind(9, origin_id).Run();
+      dirty_days.insert({event->student_id, year, event->date.days()});
     }
     auto remove = db_.Prepare(
-        "DELETE FROM attendance_event WHERE student_id = ? AND date = ? AND school_id = ? AND period = ? "
-        "AND category = ? AND origin = ?");
+        "DELETE FROM attendance_event WHERE date = ? AND student_id = ? AND school_id = ? AND period = ? "
+        "AND category = ? AND origin_id = ?");
     for (const auto& [key, held] : before) {
       if (seen.count(key)) continue;
-      remove.Bind(1, held.student_id).Bind(2, held.date).Bind(3, held.school_id).Bind(4, held.period)
-          .Bind(5, held.category).Bind(6, snapshot.origin).Run();
+      remove.Bind(1, held.date).Bind(2, held.student_id).Bind(3, held.school_id).Bind(4, held.period)
+          .Bind(5, held.category).Bind(6, origin_id).Run();
       dirty_days.insert({held.student_id, held.year, static_cast<int32_t>(held.date)});
       ++stats.deleted;
     }
@@ -251,14 +280,19 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
       "UNION SELECT DISTINCT student_id, school_year FROM attendance_event WHERE school_id = ?1 AND school_year = ?2");
   for (const auto& [school, year] : dirty_calendars) mark_school.Bind(1, school).Bind(2, year).Run();
 
-  // An event change dirties only its day, unless the whole student is dirty already.
+  // An event change dirties only its day, unless the whole student is dirty already. The
+  // dirty students are read once and remembered while no process clears any of them.
+  std::string generation = Meta("dirty_generation").value_or("0");
   if (!dirty_days.empty()) {
-    std::set<std::pair<std::string, int>> whole;
-    auto select_whole = db_.Prepare("SELECT student_id, school_year FROM dirty_student");
-    while (select_whole.Step()) whole.insert({select_whole.Text(0), static_cast<int>(select_whole.Int(1))});
+    if (whole_dirty_generation_ != generation) {
+      whole_dirty_.clear();
+      auto select_whole = db_.Prepare("SELECT student_id, school_year FROM dirty_student");
+      while (select_whole.Step()) whole_dirty_.insert({select_whole.Text(0), static_cast<int>(select_whole.Int(1))});
+      whole_dirty_generation_ = generation;
+    }
     auto mark_day = db_.Prepare("INSERT OR IGNORE INTO dirty_day (school_year, student_id, date) VALUES (?, ?, ?)");
     for (const auto& [student, year, date] : dirty_days) {
-      if (whole.count({student, year})) continue;
+      if (whole_dirty_.count({student, year}) || dirty.count({student, year})) continue;
       mark_day.Bind(1, year).Bind(2, student).Bind(3, static_cast<int64_t>(date)).Run();
     }
   }
@@ -272,7 +306,24 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
       .Run();
 
   transaction.Commit();
+  forget.committed = true;
+  // Only committed marks are remembered; the ones marked by school above are not, which
+  // costs at most some redundant day marks.
+  if (whole_dirty_generation_ == generation) whole_dirty_.insert(dirty.begin(), dirty.end());
   return stats;
+}
+
+int64_t Store::OriginId(const std::string& origin) {
+  auto& select = Cached("SELECT id FROM origin WHERE name = ?");
+  select.Bind(1, origin);
+  if (select.Step()) {
+    int64_t id = select.Int(0);
+    select.Reset();
+    return id;
+  }
+  select.Reset();
+  Cached("INSERT INTO origin (name) VALUES (?)").Bind(1, origin).Run();
+  return db_.LastInsertRowId();
 }
 
 }  // namespace tiersync

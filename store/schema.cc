@@ -275,6 +275,66 @@ ALTER TABLE outbox_v2 RENAME TO outbox;
 CREATE INDEX outbox_status ON outbox (status, next_attempt_at);
 CREATE INDEX outbox_student ON outbox (school_year, student_id);
 )sql",
+      R"sql(
+-- Attendance events and derived absence days are kept in date order, so a day's file
+-- appends to the end of both tables instead of touching one page per student, and each
+-- event names its origin by a small integer instead of the origin's text.
+CREATE TABLE origin (
+  id   INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE
+);
+INSERT INTO origin (name) SELECT DISTINCT origin FROM attendance_event ORDER BY origin;
+
+-- Every date that has attendance events, with its school year: per-student reads of the
+-- date-ordered tables seek once per date listed here.
+CREATE TABLE event_date (
+  date        INTEGER PRIMARY KEY,
+  school_year INTEGER NOT NULL
+);
+INSERT INTO event_date (date, school_year) SELECT date, MIN(school_year) FROM attendance_event GROUP BY date;
+
+CREATE TABLE attendance_event_v2 (
+  date        INTEGER NOT NULL,
+  student_id  TEXT NOT NULL,
+  school_id   TEXT NOT NULL,
+  period      TEXT NOT NULL,
+  category    TEXT NOT NULL,
+  school_year INTEGER NOT NULL,
+  duration    INTEGER,
+  reason      TEXT NOT NULL DEFAULT '',
+  origin_id   INTEGER NOT NULL,
+  PRIMARY KEY (date, student_id, school_id, period, category)
+) WITHOUT ROWID;
+INSERT INTO attendance_event_v2
+SELECT e.date, e.student_id, e.school_id, e.period, e.category, e.school_year, e.duration, e.reason, o.id
+FROM attendance_event e JOIN origin o ON o.name = e.origin
+ORDER BY e.date, e.student_id, e.school_id, e.period, e.category;
+DROP TABLE attendance_event;
+ALTER TABLE attendance_event_v2 RENAME TO attendance_event;
+CREATE INDEX attendance_event_origin ON attendance_event (origin_id);
+
+CREATE TABLE absence_day_v2 (
+  school_year INTEGER NOT NULL,
+  date        INTEGER NOT NULL,
+  student_id  TEXT NOT NULL,
+  school_id   TEXT NOT NULL,
+  amount      INTEGER NOT NULL,
+  excused     INTEGER NOT NULL,
+  unexcused   INTEGER NOT NULL,
+  basis       TEXT NOT NULL,
+  PRIMARY KEY (school_year, date, student_id)
+) WITHOUT ROWID;
+INSERT INTO absence_day_v2
+SELECT school_year, date, student_id, school_id, amount, excused, unexcused, basis FROM absence_day
+ORDER BY school_year, date, student_id;
+DROP TABLE absence_day;
+ALTER TABLE absence_day_v2 RENAME TO absence_day;
+
+-- Bumped whenever students leave dirty_student, so a process that remembers which
+-- students were dirty knows when that memory is out of date.
+INSERT INTO meta (key, value) VALUES ('dirty_generation', '0')
+  ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+)sql",
   };
   return kMigrations;
 }

@@ -205,10 +205,12 @@ std::vector<Enrollment> Store::LoadEnrollments(const std::string& student_id, in
 }
 
 std::vector<AttendanceEvent> Store::LoadEvents(const std::string& student_id, int school_year) {
+  // Events are stored in date order, so this seeks once per date that has events.
   std::vector<AttendanceEvent> events;
   auto& statement = Cached(
-      "SELECT student_id, date, school_id, period, category, duration, reason FROM attendance_event "
-      "WHERE school_year = ? AND student_id = ? ORDER BY date, school_id, period, category");
+      "SELECT e.student_id, e.date, e.school_id, e.period, e.category, e.duration, e.reason "
+      "FROM event_date d CROSS JOIN attendance_event e ON e.date = d.date AND e.student_id = ?2 "
+      "WHERE d.school_year = ?1 ORDER BY d.date, e.school_id, e.period, e.category");
   statement.Bind(1, school_year).Bind(2, student_id);
   while (statement.Step()) events.push_back(ReadEvent(statement, 0));
   return events;
@@ -227,33 +229,42 @@ std::map<std::string, std::vector<Enrollment>> Store::LoadAllEnrollments(int sch
   return enrollments;
 }
 
-void Store::ForEachStudentEvents(
-    int school_year, const std::function<void(const std::string&, std::vector<AttendanceEvent>&)>& visit) {
-  // The primary key's order (student, date, school, period, category) is LoadEvents order,
-  // so one scan of the table hands over each student's events together.
+std::vector<Date> Store::EventDates(int school_year) {
+  std::vector<Date> dates;
+  auto& statement = Cached("SELECT date FROM event_date WHERE school_year = ? ORDER BY date");
+  statement.Bind(1, school_year);
+  while (statement.Step()) dates.push_back(Date(static_cast<int32_t>(statement.Int(0))));
+  return dates;
+}
+
+void Store::ForEachStudentDay(int school_year, const std::function<void(std::vector<AttendanceEvent>&)>& visit) {
+  std::vector<Date> dates = EventDates(school_year);
+  if (dates.empty()) return;
+  // The primary key's order (date, student, school, period, category) hands over each
+  // student-day's events together in one scan of the year's range.
   auto statement = db_.Prepare(
       "SELECT student_id, date, school_id, period, category, duration, reason FROM attendance_event "
-      "WHERE school_year = ? ORDER BY student_id, date, school_id, period, category");
-  statement.Bind(1, school_year);
+      "WHERE date >= ?1 AND date <= ?2 AND school_year = ?3 ORDER BY date, student_id, school_id, period, category");
+  statement.Bind(1, dates.front().days()).Bind(2, dates.back().days()).Bind(3, school_year);
   std::vector<AttendanceEvent> events;
   while (statement.Step()) {
     AttendanceEvent event = ReadEvent(statement, 0);
-    if (!events.empty() && events.back().student_id != event.student_id) {
-      visit(events.back().student_id, events);
+    if (!events.empty() && (events.back().student_id != event.student_id || events.back().date != event.date)) {
+      visit(events);
       events.clear();
     }
     events.push_back(std::move(event));
   }
-  if (!events.empty()) visit(events.back().student_id, events);
+  if (!events.empty()) visit(events);
 }
 
 std::map<StudentYear, std::vector<AttendanceEvent>> Store::LoadDirtyDayEvents() {
   std::map<StudentYear, std::vector<AttendanceEvent>> events;
   auto statement = db_.Prepare(
       "SELECT e.student_id, e.date, e.school_id, e.period, e.category, e.duration, e.reason, d.school_year "
-      "FROM dirty_day d CROSS JOIN attendance_event e ON e.student_id = d.student_id AND e.date = d.date "
+      "FROM dirty_day d CROSS JOIN attendance_event e ON e.date = d.date AND e.student_id = d.student_id "
       "AND e.school_year = d.school_year "
-      "ORDER BY d.school_year, e.student_id, e.date, e.school_id, e.period, e.category");
+      "ORDER BY d.school_year, d.student_id, d.date, e.school_id, e.period, e.category");
   while (statement.Step()) {
     AttendanceEvent event = ReadEvent(statement, 0);
     events[{event.student_id, static_cast<int>(statement.Int(7))}].push_back(std::move(event));
@@ -269,8 +280,9 @@ std::map<std::string, StudentInputs> Store::LoadStudentInputs(int school_year,
         "SELECT student_id, school_id, entry_date, exit_date, grade FROM enrollment "
         "WHERE student_id = ? AND school_year = ? ORDER BY entry_date");
     auto absences = db_.Prepare(
-        "SELECT date, school_id, amount, excused, unexcused, basis FROM absence_day "
-        "WHERE school_year = ? AND student_id = ? ORDER BY date");
+        "SELECT a.date, a.school_id, a.amount, a.excused, a.unexcused, a.basis "
+        "FROM event_date d CROSS JOIN absence_day a ON a.school_year = d.school_year AND a.date = d.date "
+        "AND a.student_id = ?2 WHERE d.school_year = ?1 ORDER BY d.date");
     for (const auto& student_id : *only) {
       auto& entry = inputs[student_id];
       enrollments.Bind(1, student_id).Bind(2, school_year);
@@ -291,9 +303,10 @@ std::map<std::string, StudentInputs> Store::LoadStudentInputs(int school_year,
     Enrollment enrollment = ReadEnrollment(enrollments);
     inputs[enrollment.student_id].enrollments.push_back(std::move(enrollment));
   }
+  // In the table's (date, student) order, each student's days still arrive by date.
   auto absences = db_.Prepare(
       "SELECT student_id, date, school_id, amount, excused, unexcused, basis FROM absence_day "
-      "WHERE school_year = ? ORDER BY student_id, date");
+      "WHERE school_year = ? ORDER BY date, student_id");
   absences.Bind(1, school_year);
   while (absences.Step()) {
     auto found = inputs.find(absences.Text(0));
@@ -303,7 +316,9 @@ std::map<std::string, StudentInputs> Store::LoadStudentInputs(int school_year,
 }
 
 void Store::ReplaceDerived(const StudentYear& key, const StudentAbsences& absences) {
-  Cached("DELETE FROM absence_day WHERE school_year = ? AND student_id = ?")
+  Cached(
+      "DELETE FROM absence_day WHERE school_year = ?1 AND student_id = ?2 "
+      "AND date IN (SELECT date FROM event_date WHERE school_year = ?1)")
       .Bind(1, key.school_year)
       .Bind(2, key.student_id)
       .Run();
@@ -362,15 +377,34 @@ void Store::ClearDirtyDays() {
   db_.Exec("DELETE FROM dirty_day");
 }
 
-void Store::ClearDirty(const StudentYear& key) {
-  Cached("DELETE FROM dirty_student WHERE student_id = ? AND school_year = ?")
-      .Bind(1, key.student_id)
-      .Bind(2, key.school_year)
+void Store::ClearDerivedOfDirtyStudents(int school_year) {
+  db_.Prepare(
+         "DELETE FROM absence_day WHERE school_year = ?1 "
+         "AND student_id IN (SELECT student_id FROM dirty_student WHERE school_year = ?1)")
+      .Bind(1, school_year)
       .Run();
-  Cached("DELETE FROM dirty_day WHERE school_year = ? AND student_id = ?")
-      .Bind(1, key.school_year)
-      .Bind(2, key.student_id)
+  db_.Prepare(
+         "DELETE FROM kept_aside_event WHERE school_year = ?1 "
+         "AND student_id IN (SELECT student_id FROM dirty_student WHERE school_year = ?1)")
+      .Bind(1, school_year)
       .Run();
+}
+
+void Store::ClearDirty(const std::vector<StudentYear>& keys) {
+  if (keys.empty()) return;
+  for (const auto& key : keys) {
+    Cached("DELETE FROM dirty_student WHERE student_id = ? AND school_year = ?")
+        .Bind(1, key.student_id)
+        .Bind(2, key.school_year)
+        .Run();
+    Cached("DELETE FROM dirty_day WHERE school_year = ? AND student_id = ?")
+        .Bind(1, key.school_year)
+        .Bind(2, key.student_id)
+        .Run();
+  }
+  // Tells every process that remembers the dirty students (see ApplySnapshot) to read them again.
+  db_.Exec("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'dirty_generation'");
+  whole_dirty_generation_.reset();
 }
 
 std::map<std::string, TierStateRow> Store::LoadTierStates(int school_year) {

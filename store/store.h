@@ -149,10 +149,12 @@ class Store {
   std::vector<AttendanceEvent> LoadEvents(const std::string& student_id, int school_year);
   // Every enrollment of the school year, by student, each student's sorted by entry date.
   std::map<std::string, std::vector<Enrollment>> LoadAllEnrollments(int school_year);
-  // Calls `visit` once per student with attendance events in the school year, with the
-  // student's events in LoadEvents order, reading the table in one pass.
-  void ForEachStudentEvents(int school_year,
-                            const std::function<void(const std::string&, std::vector<AttendanceEvent>&)>& visit);
+  // The dates of the school year that have attendance events, ascending.
+  std::vector<Date> EventDates(int school_year);
+  // Calls `visit` once per student-day with attendance events in the school year, with that
+  // day's events in LoadEvents order, days in date order and each day's students in id
+  // order, reading the table in one pass.
+  void ForEachStudentDay(int school_year, const std::function<void(std::vector<AttendanceEvent>&)>& visit);
   // The events on the dirty days, by student-year, in LoadEvents order.
   std::map<StudentYear, std::vector<AttendanceEvent>> LoadDirtyDayEvents();
   // Enrollments and derived absence days for the school year. With `only`, for those
@@ -162,8 +164,11 @@ class Store {
 
   // --- Engine outputs ----------------------------------------------------------------
   void ReplaceDerived(const StudentYear& key, const StudentAbsences& absences);
-  // Clears the student-year's dirty marks, whole and by day.
-  void ClearDirty(const StudentYear& key);
+  // Removes the derived rows of every student of the school year in dirty_student, in one
+  // pass over the tables, so the caller inserts them again with InsertDerived.
+  void ClearDerivedOfDirtyStudents(int school_year);
+  // Clears the student-years' dirty marks, whole and by day.
+  void ClearDirty(const std::vector<StudentYear>& keys);
   // Removes the derived rows of every dirty day, so the caller inserts them again with
   // InsertDerived, and empties dirty_day.
   void ClearDirtyDays();
@@ -238,10 +243,17 @@ class Store {
   // Replaces the student profiles held from the snapshot's origin, inside ApplySnapshot's
   // transaction. Profiles do not change tiers, so no student becomes dirty.
   void ApplyStudentProfiles(const Snapshot& snapshot, ApplyStats& stats);
+  // The id of an origin's name in the origin table, adding it when new.
+  int64_t OriginId(const std::string& origin);
   // A prepared statement kept for the Store's lifetime, reset and ready to bind.
   sqlite::Statement& Cached(const char* sql);
 
   sqlite::Database db_;
+  // Student-years known to be in dirty_student when meta's dirty_generation had this value.
+  // Entries leave dirty_student only through ClearDirty, which bumps the generation, so
+  // while the generation matches, every student here is still dirty.
+  std::optional<std::string> whole_dirty_generation_;
+  std::set<std::pair<std::string, int>> whole_dirty_;
   // Declared after db_ so that the statements are finalized before the database closes.
   std::unordered_map<const char*, std::unique_ptr<sqlite::Statement>> statements_;
 };

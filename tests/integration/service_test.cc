@@ -337,11 +337,13 @@ TEST(Service, EndpointsPushAndCleanStop) {
   // Good records stored, bad ones kept as rejected records: nothing lost.
   auto store = Store::Open(dir.File("tiersync.db"), Store::Mode::kReadOnly);
   ASSERT_TRUE(store) << store.error().message;
-  EXPECT_EQ(QueryInt(**store, "SELECT COUNT(*) FROM attendance_event WHERE origin = 'push:etl-2022-05-03'"), 2);
+  EXPECT_EQ(QueryInt(**store, "SELECT COUNT(*) FROM attendance_event e JOIN origin o ON o.id = e.origin_id "
+                             "WHERE o.name = 'push:etl-2022-05-03'"), 2);
   EXPECT_EQ(QueryInt(**store, "SELECT COUNT(*) FROM rejected_record WHERE origin = 'push:etl-2022-05-03'"), 1);
   EXPECT_EQ(QueryText(**store, "SELECT raw FROM rejected_record WHERE origin = 'push:etl-2022-05-03'"),
             "900001,2022-13-02,Unexcused Absence,255901001");
-  EXPECT_EQ(QueryInt(**store, "SELECT COUNT(*) FROM attendance_event WHERE origin = 'push:etl-json-1'"), 1);
+  EXPECT_EQ(QueryInt(**store, "SELECT COUNT(*) FROM attendance_event e JOIN origin o ON o.id = e.origin_id "
+                             "WHERE o.name = 'push:etl-json-1'"), 1);
   EXPECT_EQ(QueryInt(**store, "SELECT COUNT(*) FROM rejected_record WHERE origin = 'push:etl-json-1'"), 3);
   EXPECT_EQ(QueryText(**store, "PRAGMA integrity_check"), "ok");
 }
@@ -435,7 +437,8 @@ TEST(Service, SigtermDuringCycleExitsCleanly) {
   auto store = Store::Open(dir.File("tiersync.db"), Store::Mode::kReadOnly);
   ASSERT_TRUE(store);
   EXPECT_EQ(QueryInt(**store, "SELECT COUNT(*) FROM outbox WHERE status = 'delivered'"), 325);
-  EXPECT_EQ(QueryInt(**store, "SELECT COUNT(*) FROM attendance_event WHERE origin LIKE 'large:%'"), 300000);
+  EXPECT_EQ(QueryInt(**store, "SELECT COUNT(*) FROM attendance_event e JOIN origin o ON o.id = e.origin_id "
+                             "WHERE o.name LIKE 'large:%'"), 300000);
 }
 
 TEST(Service, OutboxCommandsWhileRunning) {

@@ -61,7 +61,7 @@ TEST(Store, ApplyingTheSameSnapshotTwiceChangesNothing) {
   EXPECT_EQ(store->DirtyStudents().size(), 2u);
   EXPECT_EQ(store->Cursor("test:small"), "c1");
 
-  for (const auto& key : store->DirtyStudents()) store->ClearDirty(key);
+  store->ClearDirty(store->DirtyStudents());
   ApplyStats second = store->ApplySnapshot(SmallSnapshot(), year_start);
   EXPECT_EQ(second.read, 24u);
   EXPECT_EQ(second.changed(), 0u);
@@ -73,7 +73,7 @@ TEST(Store, SnapshotDiffUpdatesAndDeletesOnlyWhatChanged) {
   auto store = OpenStore(dir);
   SchoolYearStart year_start;
   store->ApplySnapshot(SmallSnapshot(), year_start);
-  for (const auto& key : store->DirtyStudents()) store->ClearDirty(key);
+  store->ClearDirty(store->DirtyStudents());
 
   Snapshot changed = SmallSnapshot();
   changed.cursor = "c2";
