@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -75,36 +76,52 @@ bool SameContents(const std::optional<std::string>& stored, const std::string& c
   return stored && WithoutStamp(*stored) == WithoutStamp(cursor);
 }
 
+namespace {
+
+// Reads one file into its snapshot: unchanged when the stamp or the contents match the
+// stored cursor, else parsed. Touches no store, so it can run on another thread.
+Result<Snapshot> LoadFile(const std::string& source_name, const std::string& path, const std::string& origin,
+                          const std::optional<std::string>& stored, const FileParser& parse) {
+  auto unchanged = [&](const std::string& cursor) {
+    Snapshot snapshot;
+    snapshot.origin = origin;
+    snapshot.cursor = cursor;
+    snapshot.unchanged = true;
+    return snapshot;
+  };
+  // A file whose size and modification time match the stored stamp is not read at all.
+  if (UnchangedByStamp(path, stored)) return unchanged(*stored);
+
+  std::optional<FileStamp> stamp = StampOf(path);
+  auto contents = ReadFile(path);
+  if (!contents) return Error{"source '" + source_name + "': " + contents.error().message};
+  std::string cursor = FileCursor(path, *contents, stamp);
+  if (SameContents(stored, cursor)) return unchanged(cursor);
+  auto snapshot = parse(origin, path, *contents);
+  if (!snapshot) return snapshot.error();
+  snapshot->cursor = cursor;
+  return snapshot;
+}
+
+}  // namespace
+
 Status ReadSourceFiles(const std::string& source_name, const std::vector<std::string>& paths,
                        const CursorLookup& stored_cursor, const FileParser& parse,
                        const std::function<void(Snapshot&&)>& apply) {
-  for (const auto& path : paths) {
-    std::string origin = source_name + ":" + path;
-    std::optional<std::string> stored = stored_cursor(origin);
-    auto unchanged = [&](const std::string& cursor) {
-      Snapshot snapshot;
-      snapshot.origin = origin;
-      snapshot.cursor = cursor;
-      snapshot.unchanged = true;
-      apply(std::move(snapshot));
-    };
-    // A file whose size and modification time match the stored stamp is not read at all.
-    if (UnchangedByStamp(path, stored)) {
-      unchanged(*stored);
-      continue;
-    }
-
-    std::optional<FileStamp> stamp = StampOf(path);
-    auto contents = ReadFile(path);
-    if (!contents) return Error{"source '" + source_name + "': " + contents.error().message};
-    std::string cursor = FileCursor(path, *contents, stamp);
-    if (SameContents(stored, cursor)) {
-      unchanged(cursor);
-      continue;
-    }
-    auto snapshot = parse(origin, path, *contents);
+  // While one file's snapshot is applied on this thread, the next file is read, hashed and
+  // parsed on another, so a backfill of many files keeps two cores busy. Cursors are looked
+  // up here, on the thread that owns the store.
+  auto start = [&](size_t index) {
+    std::string origin = source_name + ":" + paths[index];
+    return std::async(std::launch::async, LoadFile, std::cref(source_name), std::cref(paths[index]), origin,
+                      stored_cursor(origin), std::cref(parse));
+  };
+  std::future<Result<Snapshot>> next;
+  if (!paths.empty()) next = start(0);
+  for (size_t index = 0; index < paths.size(); ++index) {
+    Result<Snapshot> snapshot = next.get();
     if (!snapshot) return snapshot.error();
-    snapshot->cursor = cursor;
+    if (index + 1 < paths.size()) next = start(index + 1);
     apply(std::move(*snapshot));
   }
   return {};

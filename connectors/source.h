@@ -27,8 +27,9 @@ class Source {
   // inside the snapshot as rejected records instead.
   virtual Result<std::vector<Snapshot>> Read(const CursorLookup& stored_cursor) = 0;
 
-  // Reads like Read but hands each snapshot to `apply` as soon as it is read, so that only
-  // one origin's records are in memory at a time. Before applying anything it checks that
+  // Reads like Read but hands each snapshot to `apply` as soon as it is read, so that at
+  // most two origins' records are in memory at a time (file sources read the next file
+  // while `apply` runs). Before applying anything it checks that
   // every changed origin can be opened (and, for CSV, that its header has the mapped
   // columns), so those errors still leave the whole source unapplied. This default reads
   // everything first.
@@ -40,9 +41,12 @@ class Source {
 using FileParser =
     std::function<Result<Snapshot>(const std::string& origin, const std::string& path, const std::string& contents)>;
 
-// Reads the files of a file-based source in order and hands each snapshot to `apply`. The
-// origin of a file is "<source_name>:<path>". A file whose stamp or contents match its
-// stored cursor comes back as an unchanged snapshot without being parsed.
+// Reads the files of a file-based source in order and hands each snapshot to `apply`, on
+// the calling thread. The origin of a file is "<source_name>:<path>". A file whose stamp or
+// contents match its stored cursor comes back as an unchanged snapshot without being
+// parsed. The next file is read and parsed on a second thread while `apply` runs, so
+// `parse` must not touch the store. `stored_cursor` runs on the calling thread, for each
+// file before the snapshot of the file before it is applied.
 Status ReadSourceFiles(const std::string& source_name, const std::vector<std::string>& paths,
                        const CursorLookup& stored_cursor, const FileParser& parse,
                        const std::function<void(Snapshot&&)>& apply);

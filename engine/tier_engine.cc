@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace tiersync {
 
@@ -30,9 +32,17 @@ std::set<StudentYear> TierEngine::RecomputeDirty(EngineStats& stats) {
   sqlite::Transaction transaction(store_.db());
   std::vector<StudentYear> dirty = store_.WholeDirtyStudents();
   std::map<StudentYear, std::vector<Date>> dirty_days = store_.DirtyDays();
+  std::vector<int> all_years = store_.DeriveAllYears();
   std::set<StudentYear> recomputed(dirty.begin(), dirty.end());
   for (const auto& [key, dates] : dirty_days) recomputed.insert(key);
-  if (recomputed.empty()) return recomputed;
+  if (recomputed.empty() && all_years.empty()) return recomputed;
+
+  // In a year derived whole, every student with events is derived in the year's pass.
+  for (int year : all_years) {
+    for (auto day = dirty_days.begin(); day != dirty_days.end();) {
+      day = day->first.school_year == year ? dirty_days.erase(day) : std::next(day);
+    }
+  }
 
   // A student derived whole needs none of its days derived first.
   for (const auto& key : dirty) dirty_days.erase(key);
@@ -41,7 +51,7 @@ std::set<StudentYear> TierEngine::RecomputeDirty(EngineStats& stats) {
   } else {
     store_.ClearDirtyDays();
   }
-  RecomputeDirtyStudents(dirty, stats);
+  RecomputeDirtyStudents(dirty, all_years, recomputed, stats);
   transaction.Commit();
   return recomputed;
 }
@@ -74,12 +84,15 @@ void TierEngine::RecomputeDirtyDays(const std::map<StudentYear, std::vector<Date
   }
 }
 
-void TierEngine::RecomputeDirtyStudents(const std::vector<StudentYear>& dirty, EngineStats& stats) {
-  std::map<int, std::set<std::string>> by_year;
+void TierEngine::RecomputeDirtyStudents(const std::vector<StudentYear>& dirty, const std::vector<int>& all_years,
+                                        std::set<StudentYear>& recomputed, EngineStats& stats) {
+  std::map<int, std::unordered_set<std::string>> by_year;
   for (const auto& key : dirty) by_year[key.school_year].insert(key.student_id);
+  for (int year : all_years) by_year[year];
 
   for (const auto& [year, students] : by_year) {
-    if (students.size() < kBulkLoadStudents) {
+    bool whole_year = std::find(all_years.begin(), all_years.end(), year) != all_years.end();
+    if (!whole_year && students.size() < kBulkLoadStudents) {
       for (const auto& student_id : students) {
         StudentAbsences absences = DeriveAbsences(store_.LoadEnrollments(student_id, year),
                                                   store_.LoadEvents(student_id, year), Calendars(year),
@@ -95,20 +108,26 @@ void TierEngine::RecomputeDirtyStudents(const std::vector<StudentYear>& dirty, E
     // only on that day's events, so deriving each student-day alone gives the same rows.
     std::map<std::string, std::vector<Enrollment>> enrollments = store_.LoadAllEnrollments(year);
     static const std::vector<Enrollment> kNoEnrollments;
-    store_.ClearDerivedOfDirtyStudents(year);
+    if (whole_year) {
+      store_.ClearDerivedOfYear(year);
+    } else {
+      store_.ClearDerivedOfDirtyStudents(year);
+    }
     const CalendarSet& calendars = Calendars(year);
     StudentYear key{"", year};
     store_.ForEachStudentDay(year, [&](std::vector<AttendanceEvent>& events) {
       const std::string& student_id = events.front().student_id;
-      if (!students.count(student_id)) return;
+      if (!whole_year && !students.count(student_id)) return;
+      if (whole_year && key.student_id != student_id) recomputed.insert({student_id, year});
       auto found = enrollments.find(student_id);
       StudentAbsences absences = DeriveAbsences(found == enrollments.end() ? kNoEnrollments : found->second, events,
                                                 calendars, settings_.rules);
       stats.kept_aside += absences.kept_aside.size();
-      if (absences.days.empty() && absences.kept_aside.empty()) return;
       key.student_id = student_id;
+      if (absences.days.empty() && absences.kept_aside.empty()) return;
       store_.InsertDerived(key, absences);
     });
+    if (whole_year) store_.ClearDeriveAll(year);
   }
   store_.ClearDirty(dirty);
 }

@@ -80,7 +80,10 @@ class TierEngine {
   // Derives the dirty student-days and students again; returns the student-years derived.
   std::set<StudentYear> RecomputeDirty(EngineStats& stats);
   void RecomputeDirtyDays(const std::map<StudentYear, std::vector<Date>>& dirty_days, EngineStats& stats);
-  void RecomputeDirtyStudents(const std::vector<StudentYear>& dirty, EngineStats& stats);
+  // Derives the dirty students again, and every student with events in `all_years`;
+  // adds the students of those years to `recomputed`.
+  void RecomputeDirtyStudents(const std::vector<StudentYear>& dirty, const std::vector<int>& all_years,
+                              std::set<StudentYear>& recomputed, EngineStats& stats);
   // The student's active recorded changes, from recorded_changes_ when a run loaded them all.
   std::vector<TierChangeRow> RecordedChanges(const std::string& student_id, int school_year);
   const CalendarSet& Calendars(int school_year);

@@ -55,7 +55,7 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
     }
   } forget{whole_dirty_generation_};
   std::set<std::pair<std::string, int>> dirty;            // (student, year) to derive whole
-  std::set<std::tuple<std::string, int, int32_t>> dirty_days;  // (student, year, date)
+  std::vector<std::tuple<std::string, int, int32_t>> dirty_days;  // (student, year, date)
   std::set<std::pair<std::string, int>> dirty_calendars;  // (school, year)
   std::vector<RejectedRecord> duplicates;
 
@@ -153,77 +153,96 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
     }
   }
 
-  // Attendance events.
+  // Attendance events: the snapshot and the rows held from the origin are both sorted by
+  // the table's key and compared in one merge, with no per-event hashing.
   {
     int64_t origin_id = OriginId(snapshot.origin);
-    struct Held {
-      std::string value;
-      std::string student_id;
-      int64_t date;
-      std::string school_id, period, category;
-      int year;
+    auto key_less = [](const AttendanceEvent& a, const AttendanceEvent& b) {
+      return std::tie(a.date, a.student_id, a.school_id, a.period, a.category) <
+             std::tie(b.date, b.student_id, b.school_id, b.period, b.category);
     };
-    std::unordered_map<std::string, Held> before;
-    std::unordered_set<std::string> seen;
+    auto same_key = [](const AttendanceEvent& a, const AttendanceEvent& b) {
+      return a.date == b.date && a.student_id == b.student_id && a.school_id == b.school_id &&
+             a.period == b.period && a.category == b.category;
+    };
+
+    std::vector<AttendanceEvent> before;
     auto select = db_.Prepare(
-        "SELECT student_id, date, school_id, period, category, duration, reason, school_year "
-        "FROM attendance_event WHERE origin_id = ?");
+        "SELECT e.student_id, e.school_id, e.date, e.period, e.category, e.duration, e.reason "
+        "FROM origin_date o CROSS JOIN attendance_event e ON e.date = o.date "
+        "WHERE o.origin_id = ?1 AND e.origin_id = ?1");
     select.Bind(1, origin_id);
     while (select.Step()) {
-      Held held{JoinKey({OptionalText(select.OptionalInt(5)), select.Text(6)}),
-                select.Text(0), select.Int(1), select.Text(2), select.Text(3), select.Text(4),
-                static_cast<int>(select.Int(7))};
-      std::string key = JoinKey({held.student_id, std::to_string(held.date), held.school_id, held.period, held.category});
-      before.emplace(std::move(key), std::move(held));
+      before.push_back({select.Text(0), select.Text(1), Date(static_cast<int32_t>(select.Int(2))), select.Text(3),
+                        select.Text(4), select.OptionalInt(5), select.Text(6)});
     }
-    std::vector<const AttendanceEvent*> changed;
-    seen.reserve(snapshot.events.size());
-    for (const auto& event : snapshot.events) {
-      std::string key = JoinKey({event.student_id, std::to_string(event.date.days()), event.school_id, event.period,
-                                 event.category});
-      std::string value = JoinKey({OptionalText(event.duration), event.reason});
-      if (!seen.insert(key).second) {
-        note_duplicate("attendance event", key);
-        continue;
-      }
-      auto found = before.find(key);
-      if (found != before.end() && found->second.value == value) continue;
-      ++(found == before.end() ? stats.inserted : stats.updated);
-      changed.push_back(&event);
-    }
-    // Written in the table's key order, so the pages of a day's rows are written once.
-    std::sort(changed.begin(), changed.end(), [](const AttendanceEvent* a, const AttendanceEvent* b) {
-      return std::tie(a->date, a->student_id, a->school_id, a->period, a->category) <
-             std::tie(b->date, b->student_id, b->school_id, b->period, b->category);
-    });
+    std::sort(before.begin(), before.end(), key_less);
+
+    // Stable, so that of two events with one key the first in the origin is kept.
+    std::vector<const AttendanceEvent*> incoming;
+    incoming.reserve(snapshot.events.size());
+    for (const auto& event : snapshot.events) incoming.push_back(&event);
+    std::stable_sort(incoming.begin(), incoming.end(),
+                     [&](const AttendanceEvent* a, const AttendanceEvent* b) { return key_less(*a, *b); });
+
     auto upsert = db_.Prepare(
         "INSERT INTO attendance_event (date, student_id, school_id, period, category, school_year, duration, reason, "
         "origin_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (date, student_id, school_id, period, category) "
         "DO UPDATE SET duration = excluded.duration, reason = excluded.reason, origin_id = excluded.origin_id");
-    auto add_date = db_.Prepare("INSERT OR IGNORE INTO event_date (date, school_year) VALUES (?, ?)");
-    std::optional<Date> last_date;
-    int year = 0;
-    for (const AttendanceEvent* event : changed) {
-      if (event->date != last_date) {
-        year = year_start.YearOf(event->date).start_year;
-        add_date.Bind(1, event->date.days()).Bind(2, year).Run();
-        last_date = event->date;
-      }
-      upsert.Bind(1, event->date.days()).Bind(2, event->student_id).Bind(3, event->school_id).Bind(4, event->period)
-          .Bind(5, event->category).Bind(6, year).Bind(7, event->duration).Bind(8, event->reason)
-          .Bind(9, origin_id).Run();
-      dirty_days.insert({event->student_id, year, event->date.days()});
-    }
     auto remove = db_.Prepare(
         "DELETE FROM attendance_event WHERE date = ? AND student_id = ? AND school_id = ? AND period = ? "
         "AND category = ? AND origin_id = ?");
-    for (const auto& [key, held] : before) {
-      if (seen.count(key)) continue;
-      remove.Bind(1, held.date).Bind(2, held.student_id).Bind(3, held.school_id).Bind(4, held.period)
+    auto add_date = db_.Prepare("INSERT OR IGNORE INTO event_date (date, school_year) VALUES (?, ?)");
+    auto add_origin_date = db_.Prepare("INSERT OR IGNORE INTO origin_date (origin_id, date) VALUES (?, ?)");
+    std::optional<Date> year_date;
+    int year = 0;
+    auto year_of = [&](Date date) {
+      if (date != year_date) {
+        year = year_start.YearOf(date).start_year;
+        year_date = date;
+      }
+      return year;
+    };
+    std::optional<Date> last_written_date;
+    auto write = [&](const AttendanceEvent& event) {
+      int event_year = year_of(event.date);
+      if (event.date != last_written_date) {
+        add_date.Bind(1, event.date.days()).Bind(2, event_year).Run();
+        add_origin_date.Bind(1, origin_id).Bind(2, event.date.days()).Run();
+        last_written_date = event.date;
+      }
+      upsert.Bind(1, event.date.days()).Bind(2, event.student_id).Bind(3, event.school_id).Bind(4, event.period)
+          .Bind(5, event.category).Bind(6, event_year).Bind(7, event.duration).Bind(8, event.reason)
+          .Bind(9, origin_id).Run();
+      dirty_days.push_back({event.student_id, event_year, event.date.days()});
+    };
+    auto erase = [&](const AttendanceEvent& held) {
+      remove.Bind(1, held.date.days()).Bind(2, held.student_id).Bind(3, held.school_id).Bind(4, held.period)
           .Bind(5, held.category).Bind(6, origin_id).Run();
-      dirty_days.insert({held.student_id, held.year, static_cast<int32_t>(held.date)});
+      dirty_days.push_back({held.student_id, year_of(held.date), held.date.days()});
       ++stats.deleted;
+    };
+
+    // The merge visits keys in ascending order, so rows are written in the table's order.
+    size_t old_index = 0;
+    for (size_t index = 0; index < incoming.size(); ++index) {
+      const AttendanceEvent& event = *incoming[index];
+      if (index > 0 && same_key(*incoming[index - 1], event)) {
+        note_duplicate("attendance event", JoinKey({event.student_id, std::to_string(event.date.days()),
+                                                    event.school_id, event.period, event.category}));
+        continue;
+      }
+      while (old_index < before.size() && key_less(before[old_index], event)) erase(before[old_index++]);
+      if (old_index < before.size() && same_key(before[old_index], event)) {
+        const AttendanceEvent& held = before[old_index++];
+        if (held.duration == event.duration && held.reason == event.reason) continue;
+        ++stats.updated;
+      } else {
+        ++stats.inserted;
+      }
+      write(event);
     }
+    while (old_index < before.size()) erase(before[old_index++]);
   }
 
   // Sessions carry no student data; they are replaced whole, and counted by difference.
@@ -284,6 +303,8 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
   // dirty students are read once and remembered while no process clears any of them.
   std::string generation = Meta("dirty_generation").value_or("0");
   if (!dirty_days.empty()) {
+    std::sort(dirty_days.begin(), dirty_days.end());
+    dirty_days.erase(std::unique(dirty_days.begin(), dirty_days.end()), dirty_days.end());
     if (whole_dirty_generation_ != generation) {
       whole_dirty_.clear();
       auto select_whole = db_.Prepare("SELECT student_id, school_year FROM dirty_student");

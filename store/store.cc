@@ -112,13 +112,32 @@ std::optional<std::string> Store::Cursor(const std::string& origin) {
   return cursor;
 }
 
+namespace {
+
+std::string DeriveAllKey(int school_year) { return "derive_all:" + std::to_string(school_year); }
+
+}  // namespace
+
 void Store::MarkAllDirty(int school_year) {
+  sqlite::Transaction transaction(db_);
   db_.Prepare(
          "INSERT OR IGNORE INTO dirty_student (student_id, school_year) "
-         "SELECT DISTINCT student_id, school_year FROM enrollment WHERE school_year = ?1 "
-         "UNION SELECT DISTINCT student_id, school_year FROM attendance_event WHERE school_year = ?1")
+         "SELECT DISTINCT student_id, school_year FROM enrollment WHERE school_year = ?")
       .Bind(1, school_year)
       .Run();
+  SetMeta(DeriveAllKey(school_year), "1");
+  transaction.Commit();
+}
+
+std::vector<int> Store::DeriveAllYears() {
+  std::vector<int> years;
+  auto statement = db_.Prepare("SELECT key FROM meta WHERE key LIKE 'derive_all:%' ORDER BY key");
+  while (statement.Step()) years.push_back(std::stoi(statement.Text(0).substr(std::string("derive_all:").size())));
+  return years;
+}
+
+void Store::ClearDeriveAll(int school_year) {
+  db_.Prepare("DELETE FROM meta WHERE key = ?").Bind(1, DeriveAllKey(school_year)).Run();
 }
 
 CalendarSet Store::LoadCalendars(int school_year) {
@@ -375,6 +394,11 @@ void Store::ClearDirtyDays() {
   }
   days.Reset();
   db_.Exec("DELETE FROM dirty_day");
+}
+
+void Store::ClearDerivedOfYear(int school_year) {
+  db_.Prepare("DELETE FROM absence_day WHERE school_year = ?").Bind(1, school_year).Run();
+  db_.Prepare("DELETE FROM kept_aside_event WHERE school_year = ?").Bind(1, school_year).Run();
 }
 
 void Store::ClearDerivedOfDirtyStudents(int school_year) {

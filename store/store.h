@@ -134,7 +134,13 @@ class Store {
   // and marks each affected student-year dirty, all in one transaction. A snapshot marked
   // unchanged only counts as skipped.
   ApplyStats ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart& year_start);
+  // Marks every student of the school year to be derived again. The enrolled ones go into
+  // dirty_student; a flag on the year makes the engine's pass over the year's events also
+  // derive students who have events but no enrollment.
   void MarkAllDirty(int school_year);
+  // School years flagged by MarkAllDirty and not derived since.
+  std::vector<int> DeriveAllYears();
+  void ClearDeriveAll(int school_year);
 
   // --- Engine inputs ----------------------------------------------------------------
   // Instructional days of every school whose dates fall in the school year.
@@ -164,6 +170,8 @@ class Store {
 
   // --- Engine outputs ----------------------------------------------------------------
   void ReplaceDerived(const StudentYear& key, const StudentAbsences& absences);
+  // Removes every derived row of the school year.
+  void ClearDerivedOfYear(int school_year);
   // Removes the derived rows of every student of the school year in dirty_student, in one
   // pass over the tables, so the caller inserts them again with InsertDerived.
   void ClearDerivedOfDirtyStudents(int school_year);

@@ -175,5 +175,57 @@ TEST(Engine, RulesChangeRecomputesEveryone) {
   EXPECT_EQ(stats.students_per_tier[1], 2u);  // 5% is now below Tier 2
 }
 
+TEST(Engine, RulesChangeDerivesUnenrolledStudents) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  SchoolYearStart year_start;
+  Snapshot snapshot = SmallSnapshot();
+  snapshot.events.push_back({"S9", "A", D("2021-08-26"), "", "Unexcused Absence", std::nullopt, ""});
+  store->ApplySnapshot(snapshot, year_start);
+  EngineSettings settings{AttendanceRules::Defaults(), Playbook{}, year_start, "fingerprint-1"};
+  TierEngine(*store, settings).Run(D("2021-09-17"));
+  auto aside = store->ListKeptAside(2021, "S9");
+  ASSERT_EQ(aside.size(), 1u);
+  EXPECT_EQ(aside[0].reason, "unknown_student");
+
+  // The rules change derives the whole year again, S9 included though it has no enrollment.
+  settings.rules_fingerprint = "fingerprint-2";
+  EngineStats stats = TierEngine(*store, settings).Run(D("2021-09-17"));
+  EXPECT_EQ(stats.recomputed, 3u);  // S1, S2 and S9
+  aside = store->ListKeptAside(2021, "S9");
+  ASSERT_EQ(aside.size(), 1u);
+  EXPECT_EQ(aside[0].date, D("2021-08-26"));
+  EXPECT_TRUE(store->DeriveAllYears().empty());
+}
+
+TEST(Store, RereadsDirtyStudentsClearedElsewhere) {
+  TempDir dir;
+  auto ingest = OpenStore(dir);
+  SchoolYearStart year_start;
+  ingest->ApplySnapshot(SmallSnapshot(), year_start);  // S1 and S2 dirty whole, and remembered
+
+  // Another process (here another connection) derives them and clears their marks.
+  auto other = Store::Open(dir.File("store.db"));
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  EngineSettings settings{AttendanceRules::Defaults(), Playbook{}, year_start, "fingerprint-1"};
+  TierEngine(**other, settings).Run(D("2021-09-17"));
+  ASSERT_TRUE((*other)->DirtyStudents().empty());
+
+  // A new absence for S1 read by the first process must mark its day, not rely on the
+  // whole-student mark that is gone.
+  Snapshot more;
+  more.origin = "test:more";
+  more.cursor = "m1";
+  more.events.push_back({"S1", "A", D("2021-09-02"), "", "Unexcused Absence", std::nullopt, ""});
+  ingest->ApplySnapshot(more, year_start);
+  auto days = ingest->DirtyDays();
+  ASSERT_EQ(days.size(), 1u);
+  EXPECT_EQ(days.begin()->first.student_id, "S1");
+  EXPECT_EQ(days.begin()->second, std::vector<Date>{D("2021-09-02")});
+  EngineStats stats = TierEngine(*ingest, settings).Run(D("2021-09-17"));
+  EXPECT_EQ(stats.recomputed, 1u);
+  EXPECT_EQ(stats.students_per_tier[3], 1u);  // S1: 2 of 20 days is 10%
+}
+
 }  // namespace
 }  // namespace tiersync
