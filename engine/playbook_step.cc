@@ -35,12 +35,29 @@ PriorAction ToPriorAction(const OutboxEntry& entry, const std::set<std::string>&
 
 }  // namespace
 
+TierEngine::YearPlaybookInputs TierEngine::LoadYearPlaybookInputs(int school_year) {
+  YearPlaybookInputs year;
+  year.school_year = school_year;
+  year.profiles = store_.LoadAllStudentProfiles();
+  year.last_year_states = store_.LoadTierStates(school_year - 1);
+  year.completed_tasks = store_.AllCompletedTasks(school_year);
+  year.outboxes = store_.LoadAllStudentOutboxes(school_year);
+  return year;
+}
+
+std::vector<OutboxEntry> TierEngine::StudentOutbox(const std::string& student_id, int school_year) {
+  if (year_inputs_ == nullptr || year_inputs_->school_year != school_year) {
+    return store_.LoadStudentOutbox(student_id, school_year);
+  }
+  auto found = year_inputs_->outboxes.find(student_id);
+  return found == year_inputs_->outboxes.end() ? std::vector<OutboxEntry>{} : std::move(found->second);
+}
+
 void TierEngine::BuildPlanningContext(const std::string& student_id, int school_year, const StudentInputs& inputs,
                                       const TierTimeline& timeline, Date as_of,
-                                      std::vector<EnrolledDay>& enrolled_days, PlanningContext& context) {
+                                      const std::vector<EnrolledDay>& enrolled_days,
+                                      const std::vector<OutboxEntry>& outbox, PlanningContext& context) {
   const CalendarSet& calendars = Calendars(school_year);
-  enrolled_days = EnrolledDays(inputs.enrollments, calendars, as_of);
-
   context.student_id = student_id;
   context.year = SchoolYear{school_year};
   context.as_of = as_of;
@@ -60,37 +77,59 @@ void TierEngine::BuildPlanningContext(const std::string& student_id, int school_
   }
   context.school_id = enrollment != nullptr ? enrollment->school_id : std::string();
   context.calendar = calendars.Find(context.school_id);
-  // TODO: these per-student lookups (profile, last year's tier, completions, outbox) cost
-  // four queries per evaluated student; batch them per run as the recorded tier changes are.
-  context.profile = store_.LoadStudentProfile(student_id);
+
+  std::set<std::string> completed;
+  if (year_inputs_ != nullptr && year_inputs_->school_year == school_year) {
+    YearPlaybookInputs& year = *year_inputs_;
+    if (auto found = year.profiles.find(student_id); found != year.profiles.end()) {
+      context.profile = std::move(found->second);
+    }
+    if (auto found = year.last_year_states.find(student_id); found != year.last_year_states.end()) {
+      context.last_year_tier = found->second.tier;
+    }
+    if (auto found = year.completed_tasks.find(student_id); found != year.completed_tasks.end()) {
+      completed = std::move(found->second);
+    }
+  } else {
+    context.profile = store_.LoadStudentProfile(student_id);
+    context.last_year_tier = store_.LoadTier(student_id, school_year - 1);
+    completed = store_.CompletedTasks(student_id, school_year);
+  }
   context.grade = enrollment != nullptr ? enrollment->grade : std::string();
   if (context.grade.empty() && context.profile) context.grade = context.profile->grade;
-  context.last_year_tier = store_.LoadTier(student_id, school_year - 1);
 
-  std::set<std::string> completed = store_.CompletedTasks(student_id, school_year);
-  for (const auto& entry : store_.LoadStudentOutbox(student_id, school_year)) {
-    context.prior_actions.push_back(ToPriorAction(entry, completed));
-  }
+  context.prior_actions.reserve(outbox.size());
+  for (const auto& entry : outbox) context.prior_actions.push_back(ToPriorAction(entry, completed));
 }
 
 void TierEngine::ApplyPlaybook(const std::string& student_id, int school_year, const StudentInputs& inputs,
-                               const TierTimeline& timeline, Date as_of, int64_t latest_change_id,
-                               EngineStats& stats) {
-  std::vector<EnrolledDay> enrolled_days;
+                               const TierTimeline& timeline, const std::vector<EnrolledDay>& enrolled_days,
+                               Date as_of, int64_t latest_change_id, EngineStats& stats) {
+  std::vector<OutboxEntry> outbox = StudentOutbox(student_id, school_year);
   PlanningContext context;
-  BuildPlanningContext(student_id, school_year, inputs, timeline, as_of, enrolled_days, context);
+  BuildPlanningContext(student_id, school_year, inputs, timeline, as_of, enrolled_days, outbox, context);
 
+  bool inserted = false;
   for (const auto& action : PlanStudent(settings_.playbook, context)) {
+    // Most planned actions were queued by an earlier run, so skip those here. InsertOutbox
+    // would ignore them by their idempotency key, but only after binding 29 columns.
+    bool queued = std::any_of(outbox.begin(), outbox.end(), [&action](const OutboxEntry& entry) {
+      return entry.action.idempotency_key == action.idempotency_key;
+    });
+    if (queued) continue;
     bool tier_trigger = action.trigger == Trigger::kTierEntered || action.trigger == Trigger::kTierLeftDownward;
     if (store_.InsertOutbox(action, tier_trigger ? latest_change_id : 0, settings_.rules.version)) {
       ++stats.actions_created;
+      inserted = true;
     }
   }
-  ReviewNotices(context, stats);
+  // The notices just queued are reviewed in this run too, so read them back with their ids.
+  if (inserted) outbox = store_.LoadStudentOutbox(student_id, school_year);
+  ReviewNotices(context, outbox, stats);
 }
 
-void TierEngine::ReviewNotices(const PlanningContext& context, EngineStats& stats) {
-  std::vector<OutboxEntry> entries = store_.LoadStudentOutbox(context.student_id, context.year.start_year);
+void TierEngine::ReviewNotices(const PlanningContext& context, std::vector<OutboxEntry>& entries,
+                               EngineStats& stats) {
   std::vector<OutboxEntry*> notices;
   for (auto& entry : entries) {
     if (entry.action.kind == ActionKind::kNotice && Undelivered(entry)) notices.push_back(&entry);
@@ -161,9 +200,13 @@ std::optional<std::string> TierEngine::NoticeIneligibility(const OutboxEntry& en
 
   TierTimeline timeline;
   Evaluate(entry.action.student_id, found->second, as_of, &timeline);
-  std::vector<EnrolledDay> enrolled_days;
+  // Evaluate uses the calendars of the as-of date's school year, but the context needs those
+  // of the notice's school year.
+  std::vector<EnrolledDay> enrolled_days = EnrolledDays(found->second.enrollments, Calendars(school_year), as_of);
+  std::vector<OutboxEntry> outbox = store_.LoadStudentOutbox(entry.action.student_id, school_year);
   PlanningContext context;
-  BuildPlanningContext(entry.action.student_id, school_year, found->second, timeline, as_of, enrolled_days, context);
+  BuildPlanningContext(entry.action.student_id, school_year, found->second, timeline, as_of, enrolled_days, outbox,
+                       context);
   return tiersync::NoticeIneligibility(settings_.playbook, entry.action, context);
 }
 

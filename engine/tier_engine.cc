@@ -133,10 +133,11 @@ void TierEngine::RecomputeDirtyStudents(const std::vector<StudentYear>& dirty, c
 }
 
 StudentTier TierEngine::Evaluate(const std::string& student_id, const StudentInputs& inputs, Date as_of,
-                                 TierTimeline* timeline_out) {
+                                 TierTimeline* timeline_out, std::vector<EnrolledDay>* enrolled_days_out) {
   const CalendarSet& calendars = Calendars(settings_.year_start.YearOf(as_of).start_year);
   std::vector<EnrolledDay> days = EnrolledDays(inputs.enrollments, calendars, as_of);
   TierTimeline timeline = BuildTimeline(days, inputs.absence_days, settings_.rules);
+  if (enrolled_days_out != nullptr) *enrolled_days_out = std::move(days);
 
   StudentTier result;
   result.student_id = student_id;
@@ -155,7 +156,8 @@ StudentTier TierEngine::Evaluate(const std::string& student_id, const StudentInp
 }
 
 void TierEngine::RecordChanges(const std::string& student_id, int school_year, const StudentInputs& inputs,
-                               const TierTimeline& timeline, Date as_of, EngineStats& stats) {
+                               const TierTimeline& timeline, const std::vector<EnrolledDay>& enrolled_days,
+                               Date as_of, EngineStats& stats) {
   // Reconcile the recorded changes up to as-of with the timeline computed now.
   std::vector<TierChangeRow> recorded = RecordedChanges(student_id, school_year);
   auto same = [](const TierChange& a, const TierChange& b) {
@@ -186,7 +188,7 @@ void TierEngine::RecordChanges(const std::string& student_id, int school_year, c
     }
     latest_id = id;
   }
-  ApplyPlaybook(student_id, school_year, inputs, timeline, as_of, latest_id, stats);
+  ApplyPlaybook(student_id, school_year, inputs, timeline, enrolled_days, as_of, latest_id, stats);
 }
 
 std::vector<TierChangeRow> TierEngine::RecordedChanges(const std::string& student_id, int school_year) {
@@ -223,16 +225,23 @@ EngineStats TierEngine::Run(Date as_of) {
       evaluate_all ? store_.LoadStudentInputs(school_year)
                    : store_.LoadStudentInputs(school_year, &recomputed_this_year);
 
-  // Evaluating everyone reads every student's recorded changes, so read them in one query.
+  // Evaluating everyone reads every student's recorded changes and playbook inputs, so
+  // read each kind in one query instead of one per student.
   std::unordered_map<std::string, std::vector<TierChangeRow>> all_recorded;
+  YearPlaybookInputs year_inputs;
   if (evaluate_all) {
     all_recorded = store_.LoadAllTierChanges(school_year);
     recorded_changes_ = &all_recorded;
+    year_inputs = LoadYearPlaybookInputs(school_year);
+    year_inputs_ = &year_inputs;
   }
-  struct ResetRecorded {
-    std::unordered_map<std::string, std::vector<TierChangeRow>>*& pointer;
-    ~ResetRecorded() { pointer = nullptr; }
-  } reset_recorded{recorded_changes_};
+  struct ResetRunInputs {
+    TierEngine& engine;
+    ~ResetRunInputs() {
+      engine.recorded_changes_ = nullptr;
+      engine.year_inputs_ = nullptr;
+    }
+  } reset_run_inputs{*this};
 
   sqlite::Transaction transaction(store_.db());
   if (evaluate_all) {
@@ -244,16 +253,16 @@ EngineStats TierEngine::Run(Date as_of) {
       enrolled_by_as_of = enrolled_by_as_of || enrollment.entry_date <= as_of;
     }
     if (!enrolled_by_as_of) {
-      store_.db().Prepare("DELETE FROM tier_state WHERE school_year = ? AND student_id = ?")
-          .Bind(1, school_year).Bind(2, student_id).Run();
+      store_.DeleteTierState(school_year, student_id);
       continue;
     }
 
     TierTimeline timeline;
-    StudentTier tier = Evaluate(student_id, student_inputs, as_of, &timeline);
+    std::vector<EnrolledDay> enrolled_days;
+    StudentTier tier = Evaluate(student_id, student_inputs, as_of, &timeline, &enrolled_days);
     store_.SaveTierState(school_year, {student_id, tier.tier, as_of, tier.school_id, tier.totals,
                                        settings_.rules.version});
-    RecordChanges(student_id, school_year, student_inputs, timeline, as_of, stats);
+    RecordChanges(student_id, school_year, student_inputs, timeline, enrolled_days, as_of, stats);
     ++stats.evaluated;
   }
   if (settings_.playbook.safety.one_notice_per_household) {

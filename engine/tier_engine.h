@@ -87,27 +87,51 @@ class TierEngine {
   // The student's active recorded changes, from recorded_changes_ when a run loaded them all.
   std::vector<TierChangeRow> RecordedChanges(const std::string& student_id, int school_year);
   const CalendarSet& Calendars(int school_year);
+  // Evaluates the student's tier at `as_of` with the calendars of as-of's school year.
+  // The timeline and the enrolled days up to as-of go to the outputs that are not null.
   StudentTier Evaluate(const std::string& student_id, const StudentInputs& inputs, Date as_of,
-                       TierTimeline* timeline_out);
+                       TierTimeline* timeline_out, std::vector<EnrolledDay>* enrolled_days_out = nullptr);
+  // `enrolled_days` are the student's EnrolledDays up to `as_of`.
   void RecordChanges(const std::string& student_id, int school_year, const StudentInputs& inputs,
-                     const TierTimeline& timeline, Date as_of, EngineStats& stats);
+                     const TierTimeline& timeline, const std::vector<EnrolledDay>& enrolled_days, Date as_of,
+                     EngineStats& stats);
 
   // Playbook steps (engine/playbook_step.cc).
-  // Fills `context` for one student; `enrolled_days` and `prior` must outlive it.
+  // The playbook's inputs for every student of one school year, read in one query each by
+  // a run that evaluates every student. Each student's entries are moved out once.
+  struct YearPlaybookInputs {
+    int school_year = 0;
+    std::unordered_map<std::string, StudentProfile> profiles;
+    std::map<std::string, TierStateRow> last_year_states;
+    std::unordered_map<std::string, std::set<std::string>> completed_tasks;
+    std::unordered_map<std::string, std::vector<OutboxEntry>> outboxes;
+  };
+  YearPlaybookInputs LoadYearPlaybookInputs(int school_year);
+  // The student's outbox entries of the school year, oldest first, from year_inputs_ when a
+  // run loaded them all.
+  std::vector<OutboxEntry> StudentOutbox(const std::string& student_id, int school_year);
+  // Fills `context` for one student from `enrolled_days` (EnrolledDays up to `as_of`, with
+  // the school year's calendars) and `outbox` (the student's entries of the school year).
+  // `enrolled_days` must outlive `context`.
   void BuildPlanningContext(const std::string& student_id, int school_year, const StudentInputs& inputs,
-                            const TierTimeline& timeline, Date as_of, std::vector<EnrolledDay>& enrolled_days,
-                            PlanningContext& context);
+                            const TierTimeline& timeline, Date as_of, const std::vector<EnrolledDay>& enrolled_days,
+                            const std::vector<OutboxEntry>& outbox, PlanningContext& context);
   // Queues the playbook's actions for the student, then releases, holds or cancels the
   // student's notices that are not delivered yet.
   void ApplyPlaybook(const std::string& student_id, int school_year, const StudentInputs& inputs,
-                     const TierTimeline& timeline, Date as_of, int64_t latest_change_id, EngineStats& stats);
-  void ReviewNotices(const PlanningContext& context, EngineStats& stats);
+                     const TierTimeline& timeline, const std::vector<EnrolledDay>& enrolled_days, Date as_of,
+                     int64_t latest_change_id, EngineStats& stats);
+  // Releases, holds or cancels the student's undelivered notices. `outbox` contains every
+  // entry of the student in the school year, oldest first, and gets the new statuses too.
+  void ReviewNotices(const PlanningContext& context, std::vector<OutboxEntry>& outbox, EngineStats& stats);
 
   Store& store_;
   EngineSettings settings_;
   std::map<int, CalendarSet> calendars_;  // by school year, loaded once per engine
   // Set during a run that evaluates every student; each student's entry is moved out once.
   std::unordered_map<std::string, std::vector<TierChangeRow>>* recorded_changes_ = nullptr;
+  // Set during a run that evaluates every student, like recorded_changes_.
+  YearPlaybookInputs* year_inputs_ = nullptr;
   // From this many dirty students of one school year on, their inputs are read in one
   // pass over the year's tables instead of one query per student.
   static constexpr size_t kBulkLoadStudents = 2000;

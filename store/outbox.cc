@@ -60,7 +60,7 @@ std::vector<int64_t> Store::DiscardDeadLetters(const std::vector<int64_t>& ids) 
 }
 
 void Store::MarkFailed(int64_t id, const std::string& error, int64_t next_attempt_unix, bool dead) {
-  db_.Prepare("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, status = ? WHERE id = ?")
+  Cached("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, status = ? WHERE id = ?")
       .Bind(1, error)
       .Bind(2, next_attempt_unix)
       .Bind(3, dead ? "dead" : "pending")

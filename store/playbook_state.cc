@@ -1,7 +1,9 @@
 // The playbook's state in the store: outbox entries with their notice fields and statuses,
-// task completions, student profiles and last year's tier.
+// task completions, student profiles, last year's tier and the removal of one student's
+// tier state.
 
 #include <map>
+#include <unordered_map>
 
 #include "store/outbox_row.h"
 
@@ -64,7 +66,7 @@ OutboxEntry ReadOutboxRow(const sqlite::Statement& row) {
 
 bool Store::InsertOutbox(const PlannedAction& action, int64_t tier_change_id, const std::string& rules_version) {
   bool notice = action.kind == ActionKind::kNotice;
-  auto statement = db_.Prepare(
+  auto& statement = Cached(
       "INSERT INTO outbox (idempotency_key, tier_change_id, kind, action_id, role, title, notice_template, "
       "student_id, school_id, school_year, trigger_name, from_tier, to_tier, change_date, due_date, reason, "
       "rules_version, created_at, assignee, notice_level, basis, language, body, household_id, "
@@ -105,16 +107,30 @@ bool Store::InsertOutbox(const PlannedAction& action, int64_t tier_change_id, co
 }
 
 std::vector<OutboxEntry> Store::LoadStudentOutbox(const std::string& student_id, int school_year) {
+  // Cached() keys statements by the address of their SQL text, so the text needs static storage.
+  static const std::string sql = OutboxSelect("WHERE school_year = ? AND student_id = ? ORDER BY id");
   std::vector<OutboxEntry> entries;
-  auto statement = db_.Prepare(OutboxSelect("WHERE school_year = ? AND student_id = ? ORDER BY id"));
+  auto& statement = Cached(sql.c_str());
   statement.Bind(1, school_year).Bind(2, student_id);
   while (statement.Step()) entries.push_back(ReadOutboxRow(statement));
   return entries;
 }
 
+std::unordered_map<std::string, std::vector<OutboxEntry>> Store::LoadAllStudentOutboxes(int school_year) {
+  std::unordered_map<std::string, std::vector<OutboxEntry>> entries;
+  auto statement = db_.Prepare(OutboxSelect("WHERE school_year = ? ORDER BY student_id, id"));
+  statement.Bind(1, school_year);
+  while (statement.Step()) {
+    OutboxEntry entry = ReadOutboxRow(statement);
+    std::vector<OutboxEntry>& student_entries = entries[entry.action.student_id];
+    student_entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
 void Store::SetOutboxStatus(int64_t id, const std::string& status, const std::string& reason,
                             std::optional<Date> issued_on) {
-  db_.Prepare("UPDATE outbox SET status = ?, status_reason = ?, issued_on = COALESCE(?, issued_on) WHERE id = ?")
+  Cached("UPDATE outbox SET status = ?, status_reason = ?, issued_on = COALESCE(?, issued_on) WHERE id = ?")
       .Bind(1, status)
       .Bind(2, reason)
       .Bind(3, issued_on ? std::optional<int64_t>(issued_on->days()) : std::nullopt)
@@ -154,7 +170,7 @@ Status Store::CompleteTask(const std::string& idempotency_key, Date completed_on
 
 std::set<std::string> Store::CompletedTasks(const std::string& student_id, int school_year) {
   std::set<std::string> keys;
-  auto statement = db_.Prepare(
+  auto& statement = Cached(
       "SELECT c.idempotency_key FROM task_completion c JOIN outbox o ON o.idempotency_key = c.idempotency_key "
       "WHERE o.school_year = ? AND o.student_id = ?");
   statement.Bind(1, school_year).Bind(2, student_id);
@@ -162,19 +178,52 @@ std::set<std::string> Store::CompletedTasks(const std::string& student_id, int s
   return keys;
 }
 
+std::unordered_map<std::string, std::set<std::string>> Store::AllCompletedTasks(int school_year) {
+  // CROSS JOIN keeps task_completion, the tasks staff finished in any year, as the outer
+  // loop. It is usually much smaller than the year's outbox, which SQLite would scan first.
+  std::unordered_map<std::string, std::set<std::string>> keys;
+  auto statement = db_.Prepare(
+      "SELECT o.student_id, c.idempotency_key FROM task_completion c "
+      "CROSS JOIN outbox o ON o.idempotency_key = c.idempotency_key WHERE o.school_year = ?");
+  statement.Bind(1, school_year);
+  while (statement.Step()) keys[statement.Text(0)].insert(statement.Text(1));
+  return keys;
+}
+
 std::optional<StudentProfile> Store::LoadStudentProfile(const std::string& student_id) {
-  auto statement =
-      db_.Prepare("SELECT household_id, preferred_language, grade FROM student_profile WHERE student_id = ?");
+  auto& statement =
+      Cached("SELECT household_id, preferred_language, grade FROM student_profile WHERE student_id = ?");
   statement.Bind(1, student_id);
-  if (!statement.Step()) return std::nullopt;
-  return StudentProfile{student_id, statement.Text(0), statement.Text(1), statement.Text(2)};
+  std::optional<StudentProfile> profile;
+  if (statement.Step()) profile = StudentProfile{student_id, statement.Text(0), statement.Text(1), statement.Text(2)};
+  statement.Reset();  // an unfinished statement would hold its read transaction open
+  return profile;
+}
+
+std::unordered_map<std::string, StudentProfile> Store::LoadAllStudentProfiles() {
+  std::unordered_map<std::string, StudentProfile> profiles;
+  auto statement = db_.Prepare("SELECT student_id, household_id, preferred_language, grade FROM student_profile");
+  while (statement.Step()) {
+    std::string student_id = statement.Text(0);
+    profiles.emplace(student_id, StudentProfile{student_id, statement.Text(1), statement.Text(2), statement.Text(3)});
+  }
+  return profiles;
 }
 
 std::optional<int> Store::LoadTier(const std::string& student_id, int school_year) {
-  auto statement = db_.Prepare("SELECT tier FROM tier_state WHERE school_year = ? AND student_id = ?");
+  auto& statement = Cached("SELECT tier FROM tier_state WHERE school_year = ? AND student_id = ?");
   statement.Bind(1, school_year).Bind(2, student_id);
-  if (!statement.Step()) return std::nullopt;
-  return static_cast<int>(statement.Int(0));
+  std::optional<int> tier;
+  if (statement.Step()) tier = static_cast<int>(statement.Int(0));
+  statement.Reset();  // an unfinished statement would hold its read transaction open
+  return tier;
+}
+
+void Store::DeleteTierState(int school_year, const std::string& student_id) {
+  Cached("DELETE FROM tier_state WHERE school_year = ? AND student_id = ?")
+      .Bind(1, school_year)
+      .Bind(2, student_id)
+      .Run();
 }
 
 size_t Store::MergeHouseholdNotices(int school_year, Date issued_on) {

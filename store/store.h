@@ -185,6 +185,7 @@ class Store {
 
   std::map<std::string, TierStateRow> LoadTierStates(int school_year);
   void SaveTierState(int school_year, const TierStateRow& row);
+  void DeleteTierState(int school_year, const std::string& student_id);
   std::vector<TierChangeRow> LoadTierChanges(const std::string& student_id, int school_year,
                                              bool include_superseded = false);
   // LoadTierChanges for every student of the school year (active changes only), by student.
@@ -200,6 +201,8 @@ class Store {
   // --- Playbook state ----------------------------------------------------------------
   // Every outbox entry of the student in the school year, oldest first.
   std::vector<OutboxEntry> LoadStudentOutbox(const std::string& student_id, int school_year);
+  // LoadStudentOutbox for every student with an outbox entry in the school year, by student.
+  std::unordered_map<std::string, std::vector<OutboxEntry>> LoadAllStudentOutboxes(int school_year);
   // Sets an entry's status and the reason; `issued_on` is written when given.
   void SetOutboxStatus(int64_t id, const std::string& status, const std::string& reason,
                        std::optional<Date> issued_on = std::nullopt);
@@ -210,7 +213,11 @@ class Store {
   // task has the key.
   Status CompleteTask(const std::string& idempotency_key, Date completed_on);
   std::set<std::string> CompletedTasks(const std::string& student_id, int school_year);
+  // CompletedTasks for every student of the school year with a completed task, by student.
+  std::unordered_map<std::string, std::set<std::string>> AllCompletedTasks(int school_year);
   std::optional<StudentProfile> LoadStudentProfile(const std::string& student_id);
+  // Every student profile, by student.
+  std::unordered_map<std::string, StudentProfile> LoadAllStudentProfiles();
   // The tier the student was in at the last evaluation of `school_year`.
   std::optional<int> LoadTier(const std::string& student_id, int school_year);
   // Folds notices of the same template for siblings of one household, released on

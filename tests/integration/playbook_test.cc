@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 
 #include "config/config.h"
 #include "connectors/file/file_sink.h"
@@ -413,6 +414,71 @@ TEST(PlaybookStore, MigratesVersionOneOutbox) {
   EXPECT_EQ(entries[0].action.trigger_parameters, "2");
   EXPECT_EQ(entries[0].action.trigger, Trigger::kTierEntered);
   EXPECT_EQ(entries[0].rules_version, "old");
+}
+
+// The engine reads these per school year when it evaluates every student, and per student
+// otherwise, so both must return the same rows.
+TEST(PlaybookStore, YearLoadsMatchStudentLoads) {
+  PlaybookDistrict district(TestPlaybook(""));
+  district.Enroll("7001", "S1", Day(0), "H1", "es");
+  district.Enroll("7002", "S2", Day(0));
+  district.Enroll("7003", "S1", Day(0));
+  // At Day(13), 7001 is in Tier 2 and 7002 in Tier 3.
+  district.SetAbsences({{"7001", Day(12)}, {"7002", Day(12)}, {"7002", Day(13)}});
+  district.Sync(Day(13));
+  Store& store = district.store();
+  std::string plan_key = ActionKey("7001", SchoolYear{2021}, Trigger::kTierEntered, 2, 1, "tier2-plan");
+  ASSERT_TRUE(store.CompleteTask(plan_key, Day(13)).ok());
+
+  auto outboxes = store.LoadAllStudentOutboxes(2021);
+  EXPECT_EQ(outboxes.size(), 2u);
+  ASSERT_EQ(outboxes["7001"].size(), 1u);
+  EXPECT_EQ(outboxes["7001"][0].action.idempotency_key, plan_key);
+  ASSERT_EQ(outboxes["7002"].size(), 2u);
+  EXPECT_EQ(outboxes["7002"][0].action.action_id, "tier3-notice");
+  EXPECT_EQ(outboxes["7002"][1].action.action_id, "tier3-plan");
+  for (const char* student : {"7001", "7002"}) {
+    auto student_outbox = store.LoadStudentOutbox(student, 2021);
+    ASSERT_EQ(student_outbox.size(), outboxes[student].size()) << student;
+    for (size_t i = 0; i < student_outbox.size(); ++i) {
+      EXPECT_EQ(outboxes[student][i].id, student_outbox[i].id) << student;
+      EXPECT_EQ(outboxes[student][i].status, student_outbox[i].status) << student;
+    }
+  }
+  EXPECT_TRUE(store.LoadAllStudentOutboxes(2022).empty());
+
+  auto completed = store.AllCompletedTasks(2021);
+  EXPECT_EQ(completed.size(), 1u);
+  EXPECT_EQ(completed["7001"], std::set<std::string>{plan_key});
+  EXPECT_EQ(store.CompletedTasks("7001", 2021), completed["7001"]);
+  EXPECT_TRUE(store.AllCompletedTasks(2022).empty());
+
+  auto profiles = store.LoadAllStudentProfiles();
+  EXPECT_EQ(profiles.size(), 3u);
+  EXPECT_EQ(profiles["7001"].student_id, "7001");
+  EXPECT_EQ(profiles["7001"].household_id, "H1");
+  EXPECT_EQ(profiles["7001"].preferred_language, "es");
+  EXPECT_EQ(profiles["7002"].household_id, "");
+  EXPECT_EQ(profiles["7002"].preferred_language, "en");
+  auto one_profile = store.LoadStudentProfile("7001");
+  ASSERT_TRUE(one_profile.has_value());
+  EXPECT_EQ(one_profile->household_id, "H1");
+  EXPECT_EQ(one_profile->preferred_language, "es");
+}
+
+TEST(PlaybookStore, DeleteTierStateRemovesOneStudent) {
+  PlaybookDistrict district(TestPlaybook(""));
+  district.Enroll("7001", "S1", Day(0));
+  district.Enroll("7002", "S1", Day(0));
+  district.SetAbsences({{"7001", Day(12)}});  // Tier 2
+  district.Sync(Day(13));
+  Store& store = district.store();
+  ASSERT_EQ(store.LoadTier("7001", 2021), 2);
+  ASSERT_EQ(store.LoadTier("7002", 2021), 1);
+
+  store.DeleteTierState(2021, "7002");
+  EXPECT_EQ(store.LoadTier("7002", 2021), std::nullopt);
+  EXPECT_EQ(store.LoadTier("7001", 2021), 2);
 }
 
 // --- School years and versions ------------------------------------------------------------
