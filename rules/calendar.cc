@@ -55,6 +55,11 @@ std::vector<EnrolledDay> EnrolledDays(const std::vector<Enrollment>& enrollments
   });
 
   std::vector<EnrolledDay> days;
+  size_t total = 0;
+  for (const Enrollment* enrollment : ordered) {
+    if (const SchoolCalendar* calendar = calendars.Find(enrollment->school_id)) total += calendar->days().size();
+  }
+  days.reserve(total);
   for (const Enrollment* enrollment : ordered) {
     const SchoolCalendar* calendar = calendars.Find(enrollment->school_id);
     if (calendar == nullptr) continue;
@@ -66,6 +71,11 @@ std::vector<EnrolledDay> EnrolledDays(const std::vector<Enrollment>& enrollments
     }
   }
 
+  // Enrollments that do not overlap, the usual case, give days already in strict order.
+  bool strictly_ascending = std::adjacent_find(days.begin(), days.end(), [](const EnrolledDay& a, const EnrolledDay& b) {
+                              return !(a.date < b.date);
+                            }) == days.end();
+  if (strictly_ascending) return days;
   std::stable_sort(days.begin(), days.end(),
                    [](const EnrolledDay& a, const EnrolledDay& b) { return a.date < b.date; });
   std::vector<EnrolledDay> unique;

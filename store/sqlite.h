@@ -72,6 +72,8 @@ class Statement {
   void Reset();
 
   std::string Text(int column) const;
+  // The column's text without a copy, valid until the next Step, Reset or column read.
+  std::string_view TextView(int column) const;
   int64_t Int(int column) const;
   bool IsNull(int column) const;
   std::optional<int64_t> OptionalInt(int column) const;

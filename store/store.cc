@@ -3,6 +3,8 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <string_view>
+#include <unordered_map>
 
 #include "store/schema.h"
 
@@ -330,9 +332,12 @@ std::map<std::string, StudentInputs> Store::LoadStudentInputs(int school_year,
       "SELECT student_id, date, school_id, amount, excused, unexcused, basis FROM absence_day "
       "WHERE school_year = ? ORDER BY date, student_id");
   absences.Bind(1, school_year);
+  std::unordered_map<std::string_view, StudentInputs*> by_id;
+  by_id.reserve(inputs.size());
+  for (auto& [student_id, entry] : inputs) by_id.emplace(student_id, &entry);
   while (absences.Step()) {
-    auto found = inputs.find(absences.Text(0));
-    if (found != inputs.end()) found->second.absence_days.push_back(ReadAbsenceDay(absences, 1));
+    auto found = by_id.find(absences.TextView(0));
+    if (found != by_id.end()) found->second->absence_days.push_back(ReadAbsenceDay(absences, 1));
   }
   return inputs;
 }
