@@ -113,8 +113,11 @@ Status ReadSourceFiles(const std::string& source_name, const std::vector<std::st
   // up here, on the thread that owns the store.
   auto start = [&](size_t index) {
     std::string origin = source_name + ":" + paths[index];
-    return std::async(std::launch::async, LoadFile, std::cref(source_name), std::cref(paths[index]), origin,
-                      stored_cursor(origin), std::cref(parse));
+    std::optional<std::string> stored = stored_cursor(origin);
+    // A file unchanged by its stamp costs one stat, not worth a thread.
+    auto policy = UnchangedByStamp(paths[index], stored) ? std::launch::deferred : std::launch::async;
+    return std::async(policy, LoadFile, std::cref(source_name), std::cref(paths[index]), origin, std::move(stored),
+                      std::cref(parse));
   };
   std::future<Result<Snapshot>> next;
   if (!paths.empty()) next = start(0);

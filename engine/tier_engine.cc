@@ -15,6 +15,36 @@ namespace {
 // another year's students.
 std::string FingerprintKey(int school_year) { return "rules_fingerprint:" + std::to_string(school_year); }
 std::string LastAsOfKey(int school_year) { return "last_as_of:" + std::to_string(school_year); }
+std::string TierCountsKey(int school_year) { return "tier_counts:" + std::to_string(school_year); }
+
+// Students per tier as "tier=students" pairs joined by ';', for the meta table.
+std::string FormatTierCounts(const std::map<int, size_t>& counts) {
+  std::string text;
+  for (const auto& [tier, students] : counts) {
+    if (!text.empty()) text += ';';
+    text += std::to_string(tier) + "=" + std::to_string(students);
+  }
+  return text;
+}
+
+std::optional<std::map<int, size_t>> ParseTierCounts(const std::string& text) {
+  std::map<int, size_t> counts;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(';', start);
+    if (end == std::string::npos) end = text.size();
+    std::string pair = text.substr(start, end - start);
+    size_t equals = pair.find('=');
+    if (equals == std::string::npos) return std::nullopt;
+    try {
+      counts[std::stoi(pair.substr(0, equals))] = std::stoul(pair.substr(equals + 1));
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+    start = end + 1;
+  }
+  return counts;
+}
 
 }  // namespace
 
@@ -244,14 +274,27 @@ EngineStats TierEngine::Run(Date as_of) {
   } reset_run_inputs{*this};
 
   sqlite::Transaction transaction(store_.db());
+  // Students per tier are kept in meta and adjusted by the students evaluated, so a run
+  // that evaluates a few students does not count the whole year again.
+  std::map<int, size_t> tier_counts;
   if (evaluate_all) {
     store_.db().Prepare("DELETE FROM tier_state WHERE school_year = ?").Bind(1, school_year).Run();
+  } else {
+    tier_counts = StoredTierCounts(school_year);
   }
+  auto forget_old_tier = [&](const std::string& student_id) {
+    if (evaluate_all) return;
+    if (auto old_tier = store_.LoadTier(student_id, school_year)) {
+      auto found = tier_counts.find(*old_tier);
+      if (found != tier_counts.end() && --found->second == 0) tier_counts.erase(found);
+    }
+  };
   for (const auto& [student_id, student_inputs] : inputs) {
     bool enrolled_by_as_of = false;
     for (const auto& enrollment : student_inputs.enrollments) {
       enrolled_by_as_of = enrolled_by_as_of || enrollment.entry_date <= as_of;
     }
+    forget_old_tier(student_id);
     if (!enrolled_by_as_of) {
       store_.DeleteTierState(school_year, student_id);
       continue;
@@ -262,6 +305,7 @@ EngineStats TierEngine::Run(Date as_of) {
     StudentTier tier = Evaluate(student_id, student_inputs, as_of, &timeline, &enrolled_days);
     store_.SaveTierState(school_year, {student_id, tier.tier, as_of, tier.school_id, tier.totals,
                                        settings_.rules.version});
+    ++tier_counts[tier.tier];
     RecordChanges(student_id, school_year, student_inputs, timeline, enrolled_days, as_of, stats);
     ++stats.evaluated;
   }
@@ -270,12 +314,24 @@ EngineStats TierEngine::Run(Date as_of) {
   }
   store_.SetMeta(LastAsOfKey(school_year), std::to_string(as_of.days()));
   store_.SetMeta(FingerprintKey(school_year), settings_.rules_fingerprint);
+  store_.SetMeta(TierCountsKey(school_year), FormatTierCounts(tier_counts));
   transaction.Commit();
+  stats.students_per_tier = std::move(tier_counts);
+  return stats;
+}
 
+std::map<int, size_t> TierEngine::StoredTierCounts(int school_year) {
+  if (auto stored = store_.Meta(TierCountsKey(school_year))) {
+    if (auto counts = ParseTierCounts(*stored)) return *counts;
+    spdlog::warn("meta {} holds '{}', which is not a list of tier counts; counting tier_state again",
+                 TierCountsKey(school_year), *stored);
+  }
+  // Stores written before the counts were kept, or with a damaged entry: count once.
+  std::map<int, size_t> counts;
   auto per_tier = store_.db().Prepare("SELECT tier, COUNT(*) FROM tier_state WHERE school_year = ? GROUP BY tier");
   per_tier.Bind(1, school_year);
-  while (per_tier.Step()) stats.students_per_tier[static_cast<int>(per_tier.Int(0))] = per_tier.Int(1);
-  return stats;
+  while (per_tier.Step()) counts[static_cast<int>(per_tier.Int(0))] = static_cast<size_t>(per_tier.Int(1));
+  return counts;
 }
 
 std::vector<StudentTier> TierEngine::ComputeTiers(Date as_of) {

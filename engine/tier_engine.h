@@ -87,6 +87,9 @@ class TierEngine {
   // The student's active recorded changes, from recorded_changes_ when a run loaded them all.
   std::vector<TierChangeRow> RecordedChanges(const std::string& student_id, int school_year);
   const CalendarSet& Calendars(int school_year);
+  // Students per tier at the last run of the school year, from meta, or counted from
+  // tier_state when meta has none.
+  std::map<int, size_t> StoredTierCounts(int school_year);
   // Evaluates the student's tier at `as_of` with the calendars of as-of's school year.
   // The timeline and the enrolled days up to as-of go to the outputs that are not null.
   StudentTier Evaluate(const std::string& student_id, const StudentInputs& inputs, Date as_of,

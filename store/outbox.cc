@@ -70,7 +70,7 @@ void Store::MarkFailed(int64_t id, const std::string& error, int64_t next_attemp
 
 std::map<std::string, int64_t> Store::OutboxCounts() {
   std::map<std::string, int64_t> counts;
-  auto statement = db_.Prepare("SELECT status, COUNT(*) FROM outbox GROUP BY status");
+  auto statement = db_.Prepare("SELECT status, entries FROM outbox_status_count WHERE entries > 0");
   while (statement.Step()) counts[statement.Text(0)] = statement.Int(1);
   return counts;
 }

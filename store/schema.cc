@@ -343,6 +343,31 @@ ALTER TABLE absence_day_v2 RENAME TO absence_day;
 INSERT INTO meta (key, value) VALUES ('dirty_generation', '0')
   ON CONFLICT (key) DO UPDATE SET value = excluded.value;
 )sql",
+      R"sql(
+-- Outbox entries per status, kept by triggers, so a cycle's summary does not count the
+-- whole outbox.
+CREATE TABLE outbox_status_count (
+  status  TEXT PRIMARY KEY,
+  entries INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO outbox_status_count (status, entries) SELECT status, COUNT(*) FROM outbox GROUP BY status;
+CREATE TRIGGER outbox_status_count_insert AFTER INSERT ON outbox BEGIN
+  INSERT OR IGNORE INTO outbox_status_count (status, entries) VALUES (NEW.status, 0);
+  UPDATE outbox_status_count SET entries = entries + 1 WHERE status = NEW.status;
+END;
+CREATE TRIGGER outbox_status_count_delete AFTER DELETE ON outbox BEGIN
+  UPDATE outbox_status_count SET entries = entries - 1 WHERE status = OLD.status;
+END;
+CREATE TRIGGER outbox_status_count_update AFTER UPDATE OF status ON outbox
+WHEN OLD.status IS NOT NEW.status BEGIN
+  UPDATE outbox_status_count SET entries = entries - 1 WHERE status = OLD.status;
+  INSERT OR IGNORE INTO outbox_status_count (status, entries) VALUES (NEW.status, 0);
+  UPDATE outbox_status_count SET entries = entries + 1 WHERE status = NEW.status;
+END;
+
+-- The notices released on a date, for folding siblings' notices into one per household.
+CREATE INDEX outbox_notice_issued ON outbox (school_year, issued_on) WHERE kind = 'notice';
+)sql",
   };
   return kMigrations;
 }
