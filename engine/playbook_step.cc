@@ -41,7 +41,6 @@ TierEngine::YearPlaybookInputs TierEngine::LoadYearPlaybookInputs(int school_yea
   year.profiles = store_.LoadAllStudentProfiles();
   year.last_year_states = store_.LoadTierStates(school_year - 1);
   year.completed_tasks = store_.AllCompletedTasks(school_year);
-  year.outboxes = store_.LoadAllStudentOutboxes(school_year);
   return year;
 }
 

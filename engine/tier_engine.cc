@@ -256,15 +256,23 @@ EngineStats TierEngine::Run(Date as_of) {
                    : store_.LoadStudentInputs(school_year, &recomputed_this_year);
 
   // Evaluating everyone reads every student's recorded changes and playbook inputs, so
-  // read each kind in one query instead of one per student.
+  // read each kind in one query instead of one per student. Recorded changes and outbox
+  // entries, the largest, are read for one chunk of students at a time to bound memory.
   std::unordered_map<std::string, std::vector<TierChangeRow>> all_recorded;
   YearPlaybookInputs year_inputs;
   if (evaluate_all) {
-    all_recorded = store_.LoadAllTierChanges(school_year);
     recorded_changes_ = &all_recorded;
     year_inputs = LoadYearPlaybookInputs(school_year);
     year_inputs_ = &year_inputs;
   }
+  auto chunk_end = inputs.cbegin();
+  auto load_chunk = [&](std::map<std::string, StudentInputs>::const_iterator first) {
+    chunk_end = first;
+    for (size_t count = 0; count < kEvaluateChunk && chunk_end != inputs.cend(); ++count) ++chunk_end;
+    Store::StudentRange range{first->first, std::prev(chunk_end)->first};
+    all_recorded = store_.LoadAllTierChanges(school_year, range);
+    year_inputs.outboxes = store_.LoadAllStudentOutboxes(school_year, range);
+  };
   struct ResetRunInputs {
     TierEngine& engine;
     ~ResetRunInputs() {
@@ -289,7 +297,9 @@ EngineStats TierEngine::Run(Date as_of) {
       if (found != tier_counts.end() && --found->second == 0) tier_counts.erase(found);
     }
   };
-  for (const auto& [student_id, student_inputs] : inputs) {
+  for (auto student = inputs.cbegin(); student != inputs.cend(); ++student) {
+    const auto& [student_id, student_inputs] = *student;
+    if (evaluate_all && student == chunk_end) load_chunk(student);
     bool enrolled_by_as_of = false;
     for (const auto& enrollment : student_inputs.enrollments) {
       enrolled_by_as_of = enrolled_by_as_of || enrollment.entry_date <= as_of;

@@ -107,7 +107,7 @@ class TierEngine {
     std::unordered_map<std::string, StudentProfile> profiles;
     std::map<std::string, TierStateRow> last_year_states;
     std::unordered_map<std::string, std::set<std::string>> completed_tasks;
-    std::unordered_map<std::string, std::vector<OutboxEntry>> outboxes;
+    std::unordered_map<std::string, std::vector<OutboxEntry>> outboxes;  // of the chunk being evaluated
   };
   YearPlaybookInputs LoadYearPlaybookInputs(int school_year);
   // The student's outbox entries of the school year, oldest first, from year_inputs_ when a
@@ -138,6 +138,9 @@ class TierEngine {
   // From this many dirty students of one school year on, their inputs are read in one
   // pass over the year's tables instead of one query per student.
   static constexpr size_t kBulkLoadStudents = 2000;
+  // Students whose recorded changes and outbox entries are read together when a run
+  // evaluates everyone.
+  static constexpr size_t kEvaluateChunk = 5000;
 };
 
 }  // namespace tiersync

@@ -116,10 +116,13 @@ std::vector<OutboxEntry> Store::LoadStudentOutbox(const std::string& student_id,
   return entries;
 }
 
-std::unordered_map<std::string, std::vector<OutboxEntry>> Store::LoadAllStudentOutboxes(int school_year) {
+std::unordered_map<std::string, std::vector<OutboxEntry>> Store::LoadAllStudentOutboxes(
+    int school_year, const std::optional<StudentRange>& range) {
   std::unordered_map<std::string, std::vector<OutboxEntry>> entries;
-  auto statement = db_.Prepare(OutboxSelect("WHERE school_year = ? ORDER BY student_id, id"));
+  auto statement = db_.Prepare(OutboxSelect(range ? "WHERE school_year = ? AND student_id BETWEEN ? AND ? ORDER BY student_id, id"
+                                                  : "WHERE school_year = ? ORDER BY student_id, id"));
   statement.Bind(1, school_year);
+  if (range) statement.Bind(2, range->first).Bind(3, range->last);
   while (statement.Step()) {
     OutboxEntry entry = ReadOutboxRow(statement);
     std::vector<OutboxEntry>& student_entries = entries[entry.action.student_id];

@@ -510,13 +510,16 @@ std::vector<TierChangeRow> Store::LoadTierChanges(const std::string& student_id,
   return rows;
 }
 
-std::unordered_map<std::string, std::vector<TierChangeRow>> Store::LoadAllTierChanges(int school_year) {
+std::unordered_map<std::string, std::vector<TierChangeRow>> Store::LoadAllTierChanges(
+    int school_year, const std::optional<StudentRange>& range) {
   std::unordered_map<std::string, std::vector<TierChangeRow>> rows;
   auto statement = db_.Prepare(
-      "SELECT id, change_date, from_tier, to_tier, occurrence, reason, rules_version, recorded_as_of, superseded_at, "
-      "student_id FROM tier_change WHERE school_year = ? AND superseded_at IS NULL "
-      "ORDER BY student_id, change_date, id");
+      std::string("SELECT id, change_date, from_tier, to_tier, occurrence, reason, rules_version, recorded_as_of, "
+                  "superseded_at, student_id FROM tier_change WHERE school_year = ? ") +
+      (range ? "AND student_id BETWEEN ? AND ? " : "") +
+      "AND superseded_at IS NULL ORDER BY student_id, change_date, id");
   statement.Bind(1, school_year);
+  if (range) statement.Bind(2, range->first).Bind(3, range->last);
   while (statement.Step()) rows[statement.Text(9)].push_back(ReadTierChange(statement, 0));
   return rows;
 }

@@ -188,8 +188,15 @@ class Store {
   void DeleteTierState(int school_year, const std::string& student_id);
   std::vector<TierChangeRow> LoadTierChanges(const std::string& student_id, int school_year,
                                              bool include_superseded = false);
-  // LoadTierChanges for every student of the school year (active changes only), by student.
-  std::unordered_map<std::string, std::vector<TierChangeRow>> LoadAllTierChanges(int school_year);
+  // Student ids from `first` to `last`, both included, in text order.
+  struct StudentRange {
+    std::string first;
+    std::string last;
+  };
+  // LoadTierChanges for every student of the school year (active changes only), by
+  // student; with `range`, for the students in it.
+  std::unordered_map<std::string, std::vector<TierChangeRow>> LoadAllTierChanges(
+      int school_year, const std::optional<StudentRange>& range = std::nullopt);
   int64_t InsertTierChange(const std::string& student_id, int school_year, const TierChange& change,
                            const std::string& reason, const std::string& rules_version, Date as_of);
   void SupersedeTierChange(int64_t id);
@@ -201,8 +208,10 @@ class Store {
   // --- Playbook state ----------------------------------------------------------------
   // Every outbox entry of the student in the school year, oldest first.
   std::vector<OutboxEntry> LoadStudentOutbox(const std::string& student_id, int school_year);
-  // LoadStudentOutbox for every student with an outbox entry in the school year, by student.
-  std::unordered_map<std::string, std::vector<OutboxEntry>> LoadAllStudentOutboxes(int school_year);
+  // LoadStudentOutbox for every student with an outbox entry in the school year, by
+  // student; with `range`, for the students in it.
+  std::unordered_map<std::string, std::vector<OutboxEntry>> LoadAllStudentOutboxes(
+      int school_year, const std::optional<StudentRange>& range = std::nullopt);
   // Sets an entry's status and the reason; `issued_on` is written when given.
   void SetOutboxStatus(int64_t id, const std::string& status, const std::string& reason,
                        std::optional<Date> issued_on = std::nullopt);
