@@ -1,5 +1,6 @@
 #include "store/store.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -332,12 +333,36 @@ std::map<std::string, StudentInputs> Store::LoadStudentInputs(int school_year,
       "SELECT student_id, date, school_id, amount, excused, unexcused, basis FROM absence_day "
       "WHERE school_year = ? ORDER BY date, student_id");
   absences.Bind(1, school_year);
-  std::unordered_map<std::string_view, StudentInputs*> by_id;
-  by_id.reserve(inputs.size());
-  for (auto& [student_id, entry] : inputs) by_id.emplace(student_id, &entry);
+  // Within a date the rows come in id order, so each row's student is found by galloping
+  // forward from the previous row's in one contiguous sorted array of the ids.
+  std::vector<std::string> ids;
+  std::vector<StudentInputs*> entries;
+  ids.reserve(inputs.size());
+  entries.reserve(inputs.size());
+  for (auto& [student_id, entry] : inputs) {
+    ids.push_back(student_id);
+    entries.push_back(&entry);
+  }
+  size_t cursor = 0;
+  int64_t last_date = 0;
   while (absences.Step()) {
-    auto found = by_id.find(absences.TextView(0));
-    if (found != by_id.end()) found->second->absence_days.push_back(ReadAbsenceDay(absences, 1));
+    std::string_view student_id = absences.TextView(0);
+    int64_t date = absences.Int(1);
+    if (date != last_date) cursor = 0;
+    last_date = date;
+    size_t step = 1;
+    size_t low = cursor;
+    size_t high = cursor;
+    while (high < ids.size() && std::string_view(ids[high]) < student_id) {
+      low = high + 1;
+      high += step;
+      step *= 2;
+    }
+    auto found = std::lower_bound(ids.begin() + static_cast<std::ptrdiff_t>(low),
+                                  ids.begin() + static_cast<std::ptrdiff_t>(std::min(high, ids.size())), student_id,
+                                  [](const std::string& id, std::string_view wanted) { return std::string_view(id) < wanted; });
+    cursor = static_cast<size_t>(found - ids.begin());
+    if (found != ids.end() && *found == student_id) entries[cursor]->absence_days.push_back(ReadAbsenceDay(absences, 1));
   }
   return inputs;
 }
