@@ -121,12 +121,15 @@ class Node {
     return entries;
   }
 
-  // A path relative to the directory of this node's file.
+  // A path relative to the directory of this node's file, made absolute, so that a file's
+  // origin name is the same however the configuration's own path was given.
   std::string Path() const {
     std::filesystem::path value = Text();
     if (value.empty()) Fail("is empty; give a file or directory path");
     if (value.is_relative()) value = std::filesystem::path(file_).parent_path() / value;
-    return value.lexically_normal().string();
+    std::error_code error;
+    std::filesystem::path absolute = std::filesystem::absolute(value, error);
+    return (error ? value : absolute).lexically_normal().string();
   }
 
  private:

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "daemon/cycle.h"
 #include "engine/tier_engine.h"
 #include "store/schema.h"
@@ -225,6 +227,50 @@ TEST(Store, RereadsDirtyStudentsClearedElsewhere) {
   EngineStats stats = TierEngine(*ingest, settings).Run(D("2021-09-17"));
   EXPECT_EQ(stats.recomputed, 1u);
   EXPECT_EQ(stats.students_per_tier[3], 1u);  // S1: 2 of 20 days is 10%
+}
+
+TEST(Store, MigratesEventsToDateOrder) {
+  TempDir dir;
+  {
+    // A store at schema version 3, the last with events keyed by student.
+    sqlite::Database db(dir.File("store.db"), true);
+    for (int version = 0; version < 3; ++version) db.Exec(SchemaMigrations()[version]);
+    db.Exec("PRAGMA user_version = 3");
+    db.Exec("INSERT INTO attendance_event (student_id, date, school_id, period, category, school_year, duration, "
+            "reason, origin) VALUES ('S1', 18864, 'A', '', 'Unexcused Absence', 2021, NULL, '', 'test:small'), "
+            "('S2', 18865, 'A', '', 'Excused Absence', 2021, 10000, 'sick', 'test:small'), "
+            "('S2', 18866, 'A', '3', 'Unexcused Absence', 2021, NULL, '', 'test:other')");
+    db.Exec("INSERT INTO absence_day (student_id, school_year, date, school_id, amount, excused, unexcused, basis) "
+            "VALUES ('S2', 2021, 18865, 'A', 10000, 10000, 0, 'daily event')");
+  }
+  auto store = OpenStore(dir);
+  EXPECT_EQ(store->SchemaVersion(), static_cast<int>(SchemaMigrations().size()));
+  auto events = store->LoadEvents("S2", 2021);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].date, Date(18865));
+  EXPECT_EQ(events[0].reason, "sick");
+  EXPECT_EQ(events[0].duration, std::optional<DayUnits>(kUnitsPerDay));
+  EXPECT_EQ(events[1].period, "3");
+  EXPECT_EQ(store->EventDates(2021), (std::vector<Date>{Date(18864), Date(18865), Date(18866)}));
+  std::set<std::string> only = {"S2"};
+  auto inputs = store->LoadStudentInputs(2021, &only);
+  ASSERT_EQ(inputs["S2"].absence_days.size(), 1u);
+  EXPECT_EQ(inputs["S2"].absence_days[0].excused, kUnitsPerDay);
+
+  // The origin's events are found after the move: the same records again change nothing,
+  // and a record missing from the origin now is deleted.
+  Snapshot same;
+  same.origin = "test:small";
+  same.cursor = "c2";
+  same.events.push_back({"S1", "A", Date(18864), "", "Unexcused Absence", std::nullopt, ""});
+  same.events.push_back({"S2", "A", Date(18865), "", "Excused Absence", kUnitsPerDay, "sick"});
+  EXPECT_EQ(store->ApplySnapshot(same, SchoolYearStart{}).changed(), 0u);
+  same.cursor = "c3";
+  same.events.pop_back();
+  ApplyStats stats = store->ApplySnapshot(same, SchoolYearStart{});
+  EXPECT_EQ(stats.deleted, 1u);
+  EXPECT_EQ(stats.changed(), 1u);
+  EXPECT_EQ(store->LoadEvents("S2", 2021).size(), 1u);  // test:other's event stays
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "config/config.h"
 #include "tests/support/test_support.h"
 
@@ -49,6 +51,23 @@ std::string MinimalConfig(const TempDir& dir, const std::string& rules) {
   WriteText(dir.File("cal.csv"), "school_id,date\n");
   return "store:\n  path: db.sqlite\nplaybook: " + SourcePath("config/playbook.yaml") + "\n" + rules +
          "sources:\n  - name: cal\n    type: csv\n    kind: calendar\n    paths: [cal.csv]\n";
+}
+
+TEST(Config, PathsAreAbsoluteHoweverTheConfigurationIsNamed) {
+  TempDir dir;
+  WriteText(dir.File("c.yaml"), MinimalConfig(dir, ""));
+  std::string relative = std::filesystem::relative(dir.File("c.yaml")).string();
+  ASSERT_FALSE(std::filesystem::path(relative).is_absolute());
+  auto by_absolute = LoadConfig(dir.File("c.yaml"));
+  auto by_relative = LoadConfig(relative);
+  ASSERT_TRUE(by_absolute.ok()) << by_absolute.error().message;
+  ASSERT_TRUE(by_relative.ok()) << by_relative.error().message;
+  // Origins are named after these paths, so both spellings must name the same files.
+  EXPECT_EQ(by_relative->store_path, dir.File("db.sqlite"));
+  EXPECT_EQ(by_absolute->store_path, dir.File("db.sqlite"));
+  auto paths = [](const Config& config) { return std::get<CsvSourceConfig>(config.sources.at(0)).paths; };
+  EXPECT_EQ(paths(*by_relative), std::vector<std::string>{dir.File("cal.csv")});
+  EXPECT_EQ(paths(*by_absolute), paths(*by_relative));
 }
 
 TEST(Config, ErrorsNameFileLineKeyAndFix) {
