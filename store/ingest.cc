@@ -298,6 +298,11 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
       "SELECT DISTINCT student_id, school_year FROM enrollment WHERE school_id = ?1 AND school_year = ?2 "
       "UNION SELECT DISTINCT student_id, school_year FROM attendance_event WHERE school_id = ?1 AND school_year = ?2");
   for (const auto& [school, year] : dirty_calendars) mark_school.Bind(1, school).Bind(2, year).Run();
+  if (!dirty_calendars.empty()) {
+    // Tells every process that keeps calendars in memory (see LoadCalendars) to read them again.
+    db_.Exec("INSERT INTO meta (key, value) VALUES ('calendar_version', '1') "
+             "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1");
+  }
 
   // An event change dirties only its day, unless the whole student is dirty already. The
   // dirty students are read once and remembered while no process clears any of them.

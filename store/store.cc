@@ -147,6 +147,13 @@ void Store::ClearDeriveAll(int school_year) {
 }
 
 CalendarSet Store::LoadCalendars(int school_year) {
+  // Calendars change rarely and a district's take tens of thousands of rows, so they are
+  // kept between calls while meta's calendar_version, bumped with every change, stays put.
+  std::string version = Meta("calendar_version").value_or("0");
+  if (auto cached = calendar_cache_.find(school_year);
+      cached != calendar_cache_.end() && cached->second.first == version) {
+    return cached->second.second;
+  }
   CalendarSet calendars;
   auto statement = db_.Prepare("SELECT school_id, date, units FROM calendar_day WHERE school_year = ? ORDER BY school_id, date");
   statement.Bind(1, school_year);
@@ -154,6 +161,7 @@ CalendarSet Store::LoadCalendars(int school_year) {
     calendars.For(statement.Text(0)).Add(Date(static_cast<int32_t>(statement.Int(1))), statement.Int(2));
   }
   calendars.SortAll();
+  calendar_cache_[school_year] = {version, calendars};
   return calendars;
 }
 

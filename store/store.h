@@ -143,7 +143,8 @@ class Store {
   void ClearDeriveAll(int school_year);
 
   // --- Engine inputs ----------------------------------------------------------------
-  // Instructional days of every school whose dates fall in the school year.
+  // Instructional days of every school whose dates fall in the school year. Kept in memory
+  // between calls until a snapshot, from any process, changes a calendar day.
   CalendarSet LoadCalendars(int school_year);
   // Student-years with any input change not yet derived: the whole student or some days.
   std::vector<StudentYear> DirtyStudents();
@@ -271,6 +272,8 @@ class Store {
   // while the generation matches, every student here is still dirty.
   std::optional<std::string> whole_dirty_generation_;
   std::set<std::pair<std::string, int>> whole_dirty_;
+  // Calendars by school year, with the meta calendar_version they were read at.
+  std::map<int, std::pair<std::string, CalendarSet>> calendar_cache_;
   // Declared after db_ so that the statements are finalized before the database closes.
   std::unordered_map<const char*, std::unique_ptr<sqlite::Statement>> statements_;
 };

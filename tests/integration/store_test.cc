@@ -229,6 +229,28 @@ TEST(Store, RereadsDirtyStudentsClearedElsewhere) {
   EXPECT_EQ(stats.students_per_tier[3], 1u);  // S1: 2 of 20 days is 10%
 }
 
+TEST(Store, KeptCalendarsFollowChangesFromAnotherProcess) {
+  TempDir dir;
+  auto engine_side = OpenStore(dir);
+  SchoolYearStart year_start;
+  engine_side->ApplySnapshot(SmallSnapshot(), year_start);
+  ASSERT_EQ(engine_side->LoadCalendars(2021).Find("A")->days().size(), 20u);
+  EXPECT_EQ(engine_side->LoadCalendars(2021).Find("A")->days().size(), 20u);  // kept
+
+  // Another process turns the first Friday into a half day and drops the last Friday.
+  auto other = Store::Open(dir.File("store.db"));
+  ASSERT_TRUE(other.ok()) << other.error().message;
+  Snapshot changed = SmallSnapshot();
+  changed.cursor = "c2";
+  changed.calendar_days[4].instructional = kUnitsPerDay / 2;
+  changed.calendar_days.pop_back();
+  (*other)->ApplySnapshot(changed, year_start);
+
+  CalendarSet calendars = engine_side->LoadCalendars(2021);
+  ASSERT_EQ(calendars.Find("A")->days().size(), 19u);
+  EXPECT_EQ(calendars.Find("A")->Find(D("2021-08-27")), std::optional<DayUnits>(kUnitsPerDay / 2));
+}
+
 TEST(Store, MigratesEventsToDateOrder) {
   TempDir dir;
   {
