@@ -250,8 +250,9 @@ EngineStats TierEngine::Run(Date as_of) {
 
   // Evaluate everyone when the as-of date or the rules moved, else only what changed.
   // NOTE: a new as-of date rebuilds every student's timeline and playbook plan from the
-  // start of the year, about 4 s at 100,000 students (docs/benchmarks.md), against a target
-  // of 1 s for a new day; extending each timeline from the last as-of date would meet it.
+  // start of the year. That takes about 4 s at 100,000 students (docs/benchmarks.md), and
+  // the target for a new day is 1 s. Extending each timeline from the last as-of date would
+  // meet it.
   bool same_as_of = store_.Meta(LastAsOfKey(school_year)) == std::to_string(as_of.days());
   bool evaluate_all = rules_changed || !same_as_of;
   std::map<std::string, StudentInputs> inputs =
@@ -336,7 +337,7 @@ EngineStats TierEngine::Run(Date as_of) {
 std::map<int, size_t> TierEngine::StoredTierCounts(int school_year) {
   if (auto stored = store_.Meta(TierCountsKey(school_year))) {
     if (auto counts = ParseTierCounts(*stored)) return *counts;
-    spdlog::warn("meta {} holds '{}', which is not a list of tier counts; counting tier_state again",
+    spdlog::warn("meta key {} has the invalid value '{}' (expected tier=students pairs); counting tier_state again",
                  TierCountsKey(school_year), *stored);
   }
   // Stores written before the counts were kept, or with a damaged entry: count once.

@@ -216,10 +216,10 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
           .BindBorrowed(8, event.reason).Bind(9, origin_id).Run();
       dirty_days.push_back({event.student_id, event_year, event.date.days()});
     };
-    auto erase = [&](const AttendanceEvent& held) {
-      remove.Bind(1, held.date.days()).Bind(2, held.student_id).Bind(3, held.school_id).Bind(4, held.period)
-          .Bind(5, held.category).Bind(6, origin_id).Run();
-      dirty_days.push_back({held.student_id, year_of(held.date), held.date.days()});
+    auto erase = [&](const AttendanceEvent& stored) {
+      remove.Bind(1, stored.date.days()).Bind(2, stored.student_id).Bind(3, stored.school_id).Bind(4, stored.period)
+          .Bind(5, stored.category).Bind(6, origin_id).Run();
+      dirty_days.push_back({stored.student_id, year_of(stored.date), stored.date.days()});
       ++stats.deleted;
     };
 
@@ -234,8 +234,8 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
       }
       while (old_index < before.size() && key_less(before[old_index], event)) erase(before[old_index++]);
       if (old_index < before.size() && same_key(before[old_index], event)) {
-        const AttendanceEvent& held = before[old_index++];
-        if (held.duration == event.duration && held.reason == event.reason) continue;
+        const AttendanceEvent& stored = before[old_index++];
+        if (stored.duration == event.duration && stored.reason == event.reason) continue;
         ++stats.updated;
       } else {
         ++stats.inserted;

@@ -135,7 +135,7 @@ class Store {
   // unchanged only counts as skipped.
   ApplyStats ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart& year_start);
   // Marks every student of the school year to be derived again. The enrolled ones go into
-  // dirty_student; a flag on the year makes the engine's pass over the year's events also
+  // dirty_student. A flag on the year makes the engine's pass over the year's events also
   // derive students who have events but no enrollment.
   void MarkAllDirty(int school_year);
   // School years flagged by MarkAllDirty and not derived since.
