@@ -78,25 +78,23 @@ bool SameContents(const std::optional<std::string>& stored, const std::string& c
 
 namespace {
 
-// Reads one file into its snapshot: unchanged when the stamp or the contents match the
-// stored cursor, else parsed. Touches no store, so it can run on another thread.
+Snapshot UnchangedSnapshot(const std::string& origin, const std::string& cursor) {
+  Snapshot snapshot;
+  snapshot.origin = origin;
+  snapshot.cursor = cursor;
+  snapshot.unchanged = true;
+  return snapshot;
+}
+
+// Reads one file into its snapshot: unchanged when its contents match the stored cursor,
+// else parsed. Touches no store, so it can run on another thread.
 Result<Snapshot> LoadFile(const std::string& source_name, const std::string& path, const std::string& origin,
                           const std::optional<std::string>& stored, const FileParser& parse) {
-  auto unchanged = [&](const std::string& cursor) {
-    Snapshot snapshot;
-    snapshot.origin = origin;
-    snapshot.cursor = cursor;
-    snapshot.unchanged = true;
-    return snapshot;
-  };
-  // A file whose size and modification time match the stored stamp is not read at all.
-  if (UnchangedByStamp(path, stored)) return unchanged(*stored);
-
   std::optional<FileStamp> stamp = StampOf(path);
   auto contents = ReadFile(path);
   if (!contents) return Error{"source '" + source_name + "': " + contents.error().message};
   std::string cursor = FileCursor(path, *contents, stamp);
-  if (SameContents(stored, cursor)) return unchanged(cursor);
+  if (SameContents(stored, cursor)) return UnchangedSnapshot(origin, cursor);
   auto snapshot = parse(origin, path, *contents);
   if (!snapshot) return snapshot.error();
   snapshot->cursor = cursor;
@@ -114,10 +112,14 @@ Status ReadSourceFiles(const std::string& source_name, const std::vector<std::st
   auto start = [&](size_t index) {
     std::string origin = source_name + ":" + paths[index];
     std::optional<std::string> stored = stored_cursor(origin);
-    // A file unchanged by its stamp costs one stat, not worth a thread.
-    auto policy = UnchangedByStamp(paths[index], stored) ? std::launch::deferred : std::launch::async;
-    return std::async(policy, LoadFile, std::cref(source_name), std::cref(paths[index]), origin, std::move(stored),
-                      std::cref(parse));
+    // A file whose size and modification time match the stored stamp is not read at all.
+    if (UnchangedByStamp(paths[index], stored)) {
+      std::promise<Result<Snapshot>> ready;
+      ready.set_value(UnchangedSnapshot(origin, *stored));
+      return ready.get_future();
+    }
+    return std::async(std::launch::async, LoadFile, std::cref(source_name), std::cref(paths[index]), origin,
+                      std::move(stored), std::cref(parse));
   };
   std::future<Result<Snapshot>> next;
   if (!paths.empty()) next = start(0);

@@ -72,7 +72,7 @@ class Statement {
   void Reset();
 
   std::string Text(int column) const;
-  // The column's text without a copy, valid until the next Step, Reset or column read.
+  // Returns the column's text without a copy. It is valid until the next Step or Reset.
   std::string_view TextView(int column) const;
   int64_t Int(int column) const;
   bool IsNull(int column) const;

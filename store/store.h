@@ -138,13 +138,13 @@ class Store {
   // dirty_student. A flag on the year makes the engine's pass over the year's events also
   // derive students who have events but no enrollment.
   void MarkAllDirty(int school_year);
-  // School years flagged by MarkAllDirty and not derived since.
+  // Returns the school years flagged by MarkAllDirty and not derived since.
   std::vector<int> DeriveAllYears();
   void ClearDeriveAll(int school_year);
 
   // --- Engine inputs ----------------------------------------------------------------
-  // Instructional days of every school whose dates fall in the school year. Kept in memory
-  // between calls until a snapshot, from any process, changes a calendar day.
+  // Returns the instructional days of every school in the school year. They are kept in
+  // memory between calls until a snapshot, from any process, changes a calendar day.
   CalendarSet LoadCalendars(int school_year);
   // Student-years with any input change not yet derived: the whole student or some days.
   std::vector<StudentYear> DirtyStudents();
@@ -156,7 +156,7 @@ class Store {
   std::vector<AttendanceEvent> LoadEvents(const std::string& student_id, int school_year);
   // Every enrollment of the school year, by student, each student's sorted by entry date.
   std::map<std::string, std::vector<Enrollment>> LoadAllEnrollments(int school_year);
-  // The dates of the school year that have attendance events, ascending.
+  // Returns the dates of the school year that have attendance events, ascending.
   std::vector<Date> EventDates(int school_year);
   // Calls `visit` once per student-day with attendance events in the school year, with that
   // day's events in LoadEvents order, days in date order and each day's students in id
@@ -194,8 +194,8 @@ class Store {
     std::string first;
     std::string last;
   };
-  // LoadTierChanges for every student of the school year (active changes only), by
-  // student; with `range`, for the students in it.
+  // Returns the active tier changes of every student of the school year, by student, or of
+  // the students in `range` when it is given.
   std::unordered_map<std::string, std::vector<TierChangeRow>> LoadAllTierChanges(
       int school_year, const std::optional<StudentRange>& range = std::nullopt);
   int64_t InsertTierChange(const std::string& student_id, int school_year, const TierChange& change,
@@ -209,8 +209,8 @@ class Store {
   // --- Playbook state ----------------------------------------------------------------
   // Every outbox entry of the student in the school year, oldest first.
   std::vector<OutboxEntry> LoadStudentOutbox(const std::string& student_id, int school_year);
-  // LoadStudentOutbox for every student with an outbox entry in the school year, by
-  // student; with `range`, for the students in it.
+  // Returns the outbox entries of the school year by student, oldest first, for every
+  // student or for the students in `range` when it is given.
   std::unordered_map<std::string, std::vector<OutboxEntry>> LoadAllStudentOutboxes(
       int school_year, const std::optional<StudentRange>& range = std::nullopt);
   // Sets an entry's status and the reason; `issued_on` is written when given.
@@ -223,10 +223,10 @@ class Store {
   // task has the key.
   Status CompleteTask(const std::string& idempotency_key, Date completed_on);
   std::set<std::string> CompletedTasks(const std::string& student_id, int school_year);
-  // CompletedTasks for every student of the school year with a completed task, by student.
+  // Returns the completed task keys of the school year by student.
   std::unordered_map<std::string, std::set<std::string>> AllCompletedTasks(int school_year);
   std::optional<StudentProfile> LoadStudentProfile(const std::string& student_id);
-  // Every student profile, by student.
+  // Returns every student profile, by student.
   std::unordered_map<std::string, StudentProfile> LoadAllStudentProfiles();
   // The tier the student was in at the last evaluation of `school_year`.
   std::optional<int> LoadTier(const std::string& student_id, int school_year);
@@ -261,7 +261,7 @@ class Store {
   // Replaces the student profiles held from the snapshot's origin, inside ApplySnapshot's
   // transaction. Profiles do not change tiers, so no student becomes dirty.
   void ApplyStudentProfiles(const Snapshot& snapshot, ApplyStats& stats);
-  // The id of an origin's name in the origin table, adding it when new.
+  // Returns the id of an origin's name in the origin table, adding the name when new.
   int64_t OriginId(const std::string& origin);
   // A prepared statement kept for the Store's lifetime, reset and ready to bind.
   sqlite::Statement& Cached(const char* sql);
