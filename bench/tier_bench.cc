@@ -10,6 +10,7 @@
 //   tiersync-bench --students=100000 --work=/tmp/district [--seed=1] [benchmark flags]
 
 #include <benchmark/benchmark.h>
+#include <spdlog/cfg/env.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -254,7 +255,9 @@ int main(int argc, char** argv) {
   }
   int rest_count = static_cast<int>(rest.size());
   benchmark::Initialize(&rest_count, rest.data());
+  // Warnings only, unless SPDLOG_LEVEL asks for more, e.g. SPDLOG_LEVEL=debug.
   spdlog::set_level(spdlog::level::warn);
+  spdlog::cfg::load_env_levels();
 
   std::printf("generating %d students into %s\n", g_options.students, g_options.work.c_str());
   Prepare();

@@ -28,6 +28,8 @@ PriorAction ToPriorAction(const OutboxEntry& entry, const std::set<std::string>&
   prior.status = entry.status;
   prior.notice_level = entry.action.notice_level;
   prior.issued_on = entry.issued_on;
+  prior.hold_until = entry.action.hold_until;
+  prior.basis = entry.action.basis;
   prior.due_date = entry.action.due_date;
   prior.completed = completed.count(entry.action.idempotency_key) > 0;
   return prior;
@@ -101,7 +103,7 @@ void TierEngine::BuildPlanningContext(const std::string& student_id, int school_
   for (const auto& entry : outbox) context.prior_actions.push_back(ToPriorAction(entry, completed));
 }
 
-void TierEngine::ApplyPlaybook(const std::string& student_id, int school_year, const StudentInputs& inputs,
+std::optional<Date> TierEngine::ApplyPlaybook(const std::string& student_id, int school_year, const StudentInputs& inputs,
                                const TierTimeline& timeline, const std::vector<EnrolledDay>& enrolled_days,
                                Date as_of, int64_t latest_change_id, EngineStats& stats) {
   std::vector<OutboxEntry> outbox = StudentOutbox(student_id, school_year);
@@ -125,6 +127,15 @@ void TierEngine::ApplyPlaybook(const std::string& student_id, int school_year, c
   // The notices just queued are reviewed in this run too, so read them back with their ids.
   if (inserted) outbox = store_.LoadStudentOutbox(student_id, school_year);
   ReviewNotices(context, outbox, stats);
+
+  // The next date due is found from the outbox as this run leaves it.
+  std::set<std::string> completed;
+  for (const auto& prior : context.prior_actions) {
+    if (prior.completed) completed.insert(prior.idempotency_key);
+  }
+  context.prior_actions.clear();
+  for (const auto& entry : outbox) context.prior_actions.push_back(ToPriorAction(entry, completed));
+  return NextDecisionDate(settings_.playbook, context);
 }
 
 void TierEngine::ReviewNotices(const PlanningContext& context, std::vector<OutboxEntry>& entries,

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -16,6 +17,9 @@ namespace {
 std::string FingerprintKey(int school_year) { return "rules_fingerprint:" + std::to_string(school_year); }
 std::string LastAsOfKey(int school_year) { return "last_as_of:" + std::to_string(school_year); }
 std::string TierCountsKey(int school_year) { return "tier_counts:" + std::to_string(school_year); }
+
+// recheck_on for a student with no date due: the last day a Date holds.
+constexpr Date kNoRecheckDue{std::numeric_limits<int32_t>::max()};
 
 // Students per tier as "tier=students" pairs joined by ';', for the meta table.
 std::string FormatTierCounts(const std::map<int, size_t>& counts) {
@@ -46,6 +50,38 @@ std::optional<std::map<int, size_t>> ParseTierCounts(const std::string& text) {
   return counts;
 }
 
+// Sets when the student must next be evaluated in full although no input changes, and
+// which school's days the student accrues until then. `next_decision` is the playbook's
+// next date due (NextDecisionDate).
+void PlanRecheck(const std::vector<Enrollment>& enrollments, Date as_of, std::optional<Date> next_decision,
+                 TierStateRow& row) {
+  const Enrollment* current = nullptr;
+  int covering = 0;
+  std::optional<Date> recheck = next_decision;
+  auto no_later_than = [&recheck](Date date) {
+    if (!recheck || date < *recheck) recheck = date;
+  };
+  for (const auto& enrollment : enrollments) {
+    if (as_of < enrollment.entry_date) {
+      no_later_than(enrollment.entry_date);  // another enrollment's days begin
+      continue;
+    }
+    if (enrollment.exit_date && *enrollment.exit_date < as_of) continue;
+    current = &enrollment;
+    ++covering;
+  }
+  // Overlapping enrollments decide day by day which school's day counts (EnrolledDays),
+  // so such a student is evaluated in full at every run.
+  if (covering > 1) {
+    row.recheck_on = Date();
+    row.accruing_school.clear();
+    return;
+  }
+  if (current != nullptr && current->exit_date) no_later_than(*current->exit_date + 1);
+  row.accruing_school = current != nullptr ? current->school_id : std::string();
+  row.recheck_on = recheck.value_or(kNoRecheckDue);
+}
+
 }  // namespace
 
 TierEngine::TierEngine(Store& store, EngineSettings settings) : store_(store), settings_(std::move(settings)) {}
@@ -56,16 +92,20 @@ const CalendarSet& TierEngine::Calendars(int school_year) {
   return found->second;
 }
 
-std::set<StudentYear> TierEngine::RecomputeDirty(EngineStats& stats) {
+TierEngine::Recomputed TierEngine::RecomputeDirty(EngineStats& stats) {
   // The dirty marks are read inside the transaction that clears them, so a mark another
   // process adds meanwhile is either seen here or left for the next run.
   sqlite::Transaction transaction(store_.db());
   std::vector<StudentYear> dirty = store_.WholeDirtyStudents();
   std::map<StudentYear, std::vector<Date>> dirty_days = store_.DirtyDays();
   std::vector<int> all_years = store_.DeriveAllYears();
-  std::set<StudentYear> recomputed(dirty.begin(), dirty.end());
+  Recomputed result;
+  result.whole_years = all_years;
+  std::set<StudentYear>& recomputed = result.derived;
+  recomputed.insert(dirty.begin(), dirty.end());
+  result.changed.insert(dirty.begin(), dirty.end());
   for (const auto& [key, dates] : dirty_days) recomputed.insert(key);
-  if (recomputed.empty() && all_years.empty()) return recomputed;
+  if (recomputed.empty() && all_years.empty()) return result;
 
   // In a year derived whole, every student with events is derived in the year's pass.
   for (int year : all_years) {
@@ -77,16 +117,17 @@ std::set<StudentYear> TierEngine::RecomputeDirty(EngineStats& stats) {
   // A student derived whole needs none of its days derived first.
   for (const auto& key : dirty) dirty_days.erase(key);
   if (!dirty_days.empty()) {
-    RecomputeDirtyDays(dirty_days, stats);
+    RecomputeDirtyDays(dirty_days, result.changed, stats);
   } else {
     store_.ClearDirtyDays();
   }
   RecomputeDirtyStudents(dirty, all_years, recomputed, stats);
   transaction.Commit();
-  return recomputed;
+  return result;
 }
 
-void TierEngine::RecomputeDirtyDays(const std::map<StudentYear, std::vector<Date>>& dirty_days, EngineStats& stats) {
+void TierEngine::RecomputeDirtyDays(const std::map<StudentYear, std::vector<Date>>& dirty_days,
+                                    std::set<StudentYear>& changed, EngineStats& stats) {
   // A day's absence depends only on that day's events, the enrollments and the calendar,
   // so deriving the dirty days' events alone gives those days' rows of a full derivation.
   std::map<StudentYear, std::vector<AttendanceEvent>> events = store_.LoadDirtyDayEvents();
@@ -97,7 +138,10 @@ void TierEngine::RecomputeDirtyDays(const std::map<StudentYear, std::vector<Date
     if (count >= kBulkLoadStudents) enrollments_by_year[year] = store_.LoadAllEnrollments(year);
   }
 
-  store_.ClearDirtyDays();
+  // A student whose dirty days had no absence before and have none now, such as one
+  // present on a new day, keeps the same absence days.
+  std::set<StudentYear> had_absences = store_.ClearDirtyDays();
+  changed.insert(had_absences.begin(), had_absences.end());
   static const std::vector<AttendanceEvent> kNoEvents;
   for (const auto& [key, dates] : dirty_days) {
     std::vector<Enrollment> enrollments;
@@ -110,6 +154,7 @@ void TierEngine::RecomputeDirtyDays(const std::map<StudentYear, std::vector<Date
     const std::vector<AttendanceEvent>& day_events = found == events.end() ? kNoEvents : found->second;
     StudentAbsences absences = DeriveAbsences(enrollments, day_events, Calendars(key.school_year), settings_.rules);
     stats.kept_aside += absences.kept_aside.size();
+    if (!absences.days.empty()) changed.insert(key);
     store_.InsertDerived(key, absences);
   }
 }
@@ -185,9 +230,10 @@ StudentTier TierEngine::Evaluate(const std::string& student_id, const StudentInp
   return result;
 }
 
-void TierEngine::RecordChanges(const std::string& student_id, int school_year, const StudentInputs& inputs,
-                               const TierTimeline& timeline, const std::vector<EnrolledDay>& enrolled_days,
-                               Date as_of, EngineStats& stats) {
+std::optional<Date> TierEngine::RecordChanges(const std::string& student_id, int school_year,
+                                              const StudentInputs& inputs, const TierTimeline& timeline,
+                                              const std::vector<EnrolledDay>& enrolled_days, Date as_of,
+                                              EngineStats& stats) {
   // Reconcile the recorded changes up to as-of with the timeline computed now.
   std::vector<TierChangeRow> recorded = RecordedChanges(student_id, school_year);
   auto same = [](const TierChange& a, const TierChange& b) {
@@ -218,7 +264,7 @@ void TierEngine::RecordChanges(const std::string& student_id, int school_year, c
     }
     latest_id = id;
   }
-  ApplyPlaybook(student_id, school_year, inputs, timeline, enrolled_days, as_of, latest_id, stats);
+  return ApplyPlaybook(student_id, school_year, inputs, timeline, enrolled_days, as_of, latest_id, stats);
 }
 
 std::vector<TierChangeRow> TierEngine::RecordedChanges(const std::string& student_id, int school_year) {
@@ -227,6 +273,56 @@ std::vector<TierChangeRow> TierEngine::RecordedChanges(const std::string& studen
     return found == recorded_changes_->end() ? std::vector<TierChangeRow>{} : std::move(found->second);
   }
   return store_.LoadTierChanges(student_id, school_year);
+}
+
+void TierEngine::ExtendSteadyStudents(int school_year, Date last_as_of, Date as_of, std::set<std::string>& to_evaluate,
+                                      EngineStats& stats) {
+  const CalendarSet& calendars = Calendars(school_year);
+  // The units of each school's instructional days after the last as-of date, up to this one.
+  std::unordered_map<std::string, std::vector<DayUnits>> new_days;
+  auto days_at = [&](const std::string& school_id) -> const std::vector<DayUnits>& {
+    auto [found, inserted] = new_days.try_emplace(school_id);
+    if (inserted) {
+      if (const SchoolCalendar* calendar = calendars.Find(school_id)) {
+        auto [begin, end] = calendar->Range(last_as_of + 1, as_of);
+        for (auto* day = begin; day != end; ++day) found->second.push_back(day->units);
+      }
+    }
+    return found->second;
+  };
+
+  std::vector<std::pair<std::string, DayUnits>> extended;
+  size_t with_new_data = to_evaluate.size();
+  size_t due = 0;
+  size_t tier_moved = 0;
+  store_.ForEachTierState(school_year, [&](const TierStateRow& row) {
+    if (to_evaluate.count(row.student_id)) return;
+    if (row.as_of != last_as_of || !(as_of < row.recheck_on)) {
+      to_evaluate.insert(row.student_id);
+      ++due;
+      return;
+    }
+    // With no absence since the last run only the enrolled days grow. The tier is checked
+    // at the end of each of them, as BuildTimeline does.
+    DayUnits enrolled = row.totals.enrolled;
+    if (!row.accruing_school.empty()) {
+      for (DayUnits units : days_at(row.accruing_school)) {
+        enrolled += units;
+        if (ClassifyTier(row.totals.absent, enrolled, settings_.rules) != row.tier) {
+          to_evaluate.insert(row.student_id);
+          ++tier_moved;
+          return;
+        }
+      }
+    }
+    extended.emplace_back(row.student_id, enrolled);
+  });
+  for (const auto& [student_id, enrolled] : extended) store_.ExtendTierState(school_year, student_id, as_of, enrolled);
+  stats.extended = extended.size();
+  spdlog::debug("school year {}: {} students moved from {} to {} by their enrolled days alone; evaluating {} in "
+                "full ({} with new data, {} with a date due, {} whose tier moved)",
+                SchoolYear{school_year}.Label(), extended.size(), last_as_of.ToString(), as_of.ToString(),
+                to_evaluate.size(), with_new_data, due, tier_moved);
 }
 
 EngineStats TierEngine::Run(Date as_of) {
@@ -241,30 +337,56 @@ EngineStats TierEngine::Run(Date as_of) {
   }
   calendars_.clear();  // calendars may have changed since the last run
 
-  std::set<StudentYear> recomputed = RecomputeDirty(stats);
-  stats.recomputed = recomputed.size();
-  std::set<std::string> recomputed_this_year;
-  for (const auto& key : recomputed) {
-    if (key.school_year == school_year) recomputed_this_year.insert(key.student_id);
+  Recomputed recomputed = RecomputeDirty(stats);
+  stats.recomputed = recomputed.derived.size();
+  bool year_derived_whole = std::find(recomputed.whole_years.begin(), recomputed.whole_years.end(), school_year) !=
+                            recomputed.whole_years.end();
+
+  // At the same as-of date only the students derived again can change. At a later one,
+  // every student's percentage moves, but for most students that only adds enrolled days
+  // (ExtendSteadyStudents); the rest are evaluated in full. A rules change, an earlier
+  // as-of date or a first run evaluates everyone.
+  std::optional<Date> last_as_of;
+  if (auto stored = store_.Meta(LastAsOfKey(school_year))) {
+    try {
+      last_as_of = Date(static_cast<int32_t>(std::stol(*stored)));
+    } catch (const std::exception&) {
+      spdlog::warn("meta key {} has the invalid value '{}' (expected a day number); evaluating every student",
+                   LastAsOfKey(school_year), *stored);
+    }
   }
+  bool same_as_of = last_as_of && *last_as_of == as_of;
+  bool extend = settings_.extend_steady_students && !rules_changed && !year_derived_whole && last_as_of &&
+                *last_as_of < as_of;
+  bool evaluate_all = rules_changed || year_derived_whole || (!same_as_of && !extend);
 
-  // Evaluate everyone when the as-of date or the rules moved, else only what changed.
-  // NOTE: a new as-of date rebuilds every student's timeline and playbook plan from the
-  // start of the year. That takes about 4 s at 100,000 students (docs/benchmarks.md), and
-  // the target for a new day is 1 s. Extending each timeline from the last as-of date would
-  // meet it.
-  bool same_as_of = store_.Meta(LastAsOfKey(school_year)) == std::to_string(as_of.days());
-  bool evaluate_all = rules_changed || !same_as_of;
+  sqlite::Transaction transaction(store_.db());
+  std::set<std::string> to_evaluate;
+  if (!evaluate_all) {
+    const std::set<StudentYear>& students = extend ? recomputed.changed : recomputed.derived;
+    for (const auto& key : students) {
+      if (key.school_year == school_year) to_evaluate.insert(key.student_id);
+    }
+  }
+  if (extend) {
+    for (auto& student_id : store_.StudentsAbsentBetween(school_year, *last_as_of + 1, as_of)) {
+      to_evaluate.insert(std::move(student_id));
+    }
+    for (auto& student_id : store_.StudentsEnteringBetween(school_year, *last_as_of + 1, as_of)) {
+      to_evaluate.insert(std::move(student_id));
+    }
+    ExtendSteadyStudents(school_year, *last_as_of, as_of, to_evaluate, stats);
+  }
   std::map<std::string, StudentInputs> inputs =
-      evaluate_all ? store_.LoadStudentInputs(school_year)
-                   : store_.LoadStudentInputs(school_year, &recomputed_this_year);
+      evaluate_all ? store_.LoadStudentInputs(school_year) : store_.LoadStudentInputs(school_year, &to_evaluate);
 
-  // Evaluating everyone reads every student's recorded changes and playbook inputs, so
-  // read each kind in one query instead of one per student. Recorded changes and outbox
-  // entries, the largest, are read for one chunk of students at a time to bound memory.
+  // Evaluating many students reads their recorded changes and playbook inputs in a few
+  // queries instead of several per student. Recorded changes and outbox entries, the
+  // largest, are read for one chunk of students at a time to bound memory.
+  bool bulk = evaluate_all || inputs.size() >= kBulkLoadStudents;
   std::unordered_map<std::string, std::vector<TierChangeRow>> all_recorded;
   YearPlaybookInputs year_inputs;
-  if (evaluate_all) {
+  if (bulk) {
     recorded_changes_ = &all_recorded;
     year_inputs = LoadYearPlaybookInputs(school_year);
     year_inputs_ = &year_inputs;
@@ -285,7 +407,6 @@ EngineStats TierEngine::Run(Date as_of) {
     }
   } reset_run_inputs{*this};
 
-  sqlite::Transaction transaction(store_.db());
   // Students per tier are kept in meta and adjusted by the students evaluated, so a run
   // that evaluates a few students does not count the whole year again.
   std::map<int, size_t> tier_counts;
@@ -303,7 +424,7 @@ EngineStats TierEngine::Run(Date as_of) {
   };
   for (auto student = inputs.cbegin(); student != inputs.cend(); ++student) {
     const auto& [student_id, student_inputs] = *student;
-    if (evaluate_all && student == chunk_end) load_chunk(student);
+    if (bulk && student == chunk_end) load_chunk(student);
     bool enrolled_by_as_of = false;
     for (const auto& enrollment : student_inputs.enrollments) {
       enrolled_by_as_of = enrolled_by_as_of || enrollment.entry_date <= as_of;
@@ -317,15 +438,19 @@ EngineStats TierEngine::Run(Date as_of) {
     TierTimeline timeline;
     std::vector<EnrolledDay> enrolled_days;
     StudentTier tier = Evaluate(student_id, student_inputs, as_of, &timeline, &enrolled_days);
-    store_.SaveTierState(school_year, {student_id, tier.tier, as_of, tier.school_id, tier.totals,
-                                       settings_.rules.version});
+    std::optional<Date> next_decision =
+        RecordChanges(student_id, school_year, student_inputs, timeline, enrolled_days, as_of, stats);
+    TierStateRow row{student_id, tier.tier, as_of, tier.school_id, tier.totals, settings_.rules.version};
+    PlanRecheck(student_inputs.enrollments, as_of, next_decision, row);
+    store_.SaveTierState(school_year, row);
     ++tier_counts[tier.tier];
-    RecordChanges(student_id, school_year, student_inputs, timeline, enrolled_days, as_of, stats);
     ++stats.evaluated;
   }
   if (settings_.playbook.safety.one_notice_per_household) {
     stats.notices_merged += store_.MergeHouseholdNotices(school_year, as_of);
   }
+  // The next school year's playbook reads this year's tiers (last_year_tier_at_least).
+  store_.RecheckYear(school_year + 1);
   store_.SetMeta(LastAsOfKey(school_year), std::to_string(as_of.days()));
   store_.SetMeta(FingerprintKey(school_year), settings_.rules_fingerprint);
   store_.SetMeta(TierCountsKey(school_year), FormatTierCounts(tier_counts));

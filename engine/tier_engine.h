@@ -33,11 +33,16 @@ struct EngineSettings {
   SchoolYearStart year_start;
   // Digest of the rules and playbook; a change forces every student to be derived again.
   std::string rules_fingerprint;
+  // At a later as-of date, students with no new data and no decision due only add the
+  // enrolled days since the last run. Off, every student is evaluated in full, which
+  // gives the same results more slowly; tests compare the two.
+  bool extend_steady_students = true;
 };
 
 struct EngineStats {
   size_t recomputed = 0;     // students whose absences were derived again
   size_t evaluated = 0;      // students whose tier was evaluated at the as-of date
+  size_t extended = 0;       // students moved to the as-of date by adding enrolled days only
   size_t tier_changes = 0;   // tier changes recorded
   size_t superseded = 0;     // recorded changes that corrected data removed
   size_t actions_created = 0;
@@ -77,9 +82,17 @@ class TierEngine {
   const EngineSettings& settings() const { return settings_; }
 
  private:
-  // Derives the dirty student-days and students again; returns the student-years derived.
-  std::set<StudentYear> RecomputeDirty(EngineStats& stats);
-  void RecomputeDirtyDays(const std::map<StudentYear, std::vector<Date>>& dirty_days, EngineStats& stats);
+  // What RecomputeDirty did.
+  struct Recomputed {
+    std::set<StudentYear> derived;  // student-years derived again
+    std::set<StudentYear> changed;  // among them, those whose absence days may differ now
+    std::vector<int> whole_years;   // school years derived whole
+  };
+  // Derives the dirty student-days and students again.
+  Recomputed RecomputeDirty(EngineStats& stats);
+  // Adds to `changed` the student-years whose absence days the dirty days change.
+  void RecomputeDirtyDays(const std::map<StudentYear, std::vector<Date>>& dirty_days, std::set<StudentYear>& changed,
+                          EngineStats& stats);
   // Derives the dirty students again, and every student with events in `all_years`;
   // adds the students of those years to `recomputed`.
   void RecomputeDirtyStudents(const std::vector<StudentYear>& dirty, const std::vector<int>& all_years,
@@ -94,8 +107,15 @@ class TierEngine {
   // The timeline and the enrolled days up to as-of go to the outputs that are not null.
   StudentTier Evaluate(const std::string& student_id, const StudentInputs& inputs, Date as_of,
                        TierTimeline* timeline_out, std::vector<EnrolledDay>* enrolled_days_out = nullptr);
-  // `enrolled_days` are the student's EnrolledDays up to `as_of`.
-  void RecordChanges(const std::string& student_id, int school_year, const StudentInputs& inputs,
+  // Moves the students of the school year who need no full evaluation from `last_as_of` to
+  // `as_of` by adding the enrolled days in between, and adds every other student with a
+  // tier_state row to `to_evaluate`. Students with absence days or enrollments beginning
+  // in between must be in `to_evaluate` already.
+  void ExtendSteadyStudents(int school_year, Date last_as_of, Date as_of, std::set<std::string>& to_evaluate,
+                            EngineStats& stats);
+  // `enrolled_days` are the student's EnrolledDays up to `as_of`. Returns the next date a
+  // decision is due without new data (ApplyPlaybook).
+  std::optional<Date> RecordChanges(const std::string& student_id, int school_year, const StudentInputs& inputs,
                      const TierTimeline& timeline, const std::vector<EnrolledDay>& enrolled_days, Date as_of,
                      EngineStats& stats);
 
@@ -120,8 +140,9 @@ class TierEngine {
                             const TierTimeline& timeline, Date as_of, const std::vector<EnrolledDay>& enrolled_days,
                             const std::vector<OutboxEntry>& outbox, PlanningContext& context);
   // Queues the playbook's actions for the student, then releases, holds or cancels the
-  // student's notices that are not delivered yet.
-  void ApplyPlaybook(const std::string& student_id, int school_year, const StudentInputs& inputs,
+  // student's notices that are not delivered yet. Returns NextDecisionDate for the
+  // student's outbox as it leaves it.
+  std::optional<Date> ApplyPlaybook(const std::string& student_id, int school_year, const StudentInputs& inputs,
                      const TierTimeline& timeline, const std::vector<EnrolledDay>& enrolled_days, Date as_of,
                      int64_t latest_change_id, EngineStats& stats);
   // Releases, holds or cancels the student's undelivered notices. `outbox` contains every

@@ -398,6 +398,52 @@ std::vector<PlannedAction> PlanStudent(const Playbook& playbook, const PlanningC
   return planned;
 }
 
+std::optional<Date> NextDecisionDate(const Playbook& playbook, const PlanningContext& context) {
+  std::optional<Date> next;
+  auto consider = [&](Date date) {
+    if (context.as_of < date && (!next || date < *next)) next = date;
+  };
+  const Date tomorrow = context.as_of + 1;
+  const TierTimeline& timeline = *context.timeline;
+  for (const auto& rule : playbook.rules) {
+    // Each new enrolled day may be the one that meets the condition.
+    if (rule.conditions.min_days_enrolled &&
+        timeline.totals.enrolled < static_cast<DayUnits>(*rule.conditions.min_days_enrolled) * kUnitsPerDay) {
+      consider(tomorrow);
+    }
+    // Only the current stay in the tier, the last change's, makes new reviews.
+    if (rule.trigger == Trigger::kPlanReview && rule.every_weeks > 0 && !timeline.changes.empty() &&
+        timeline.changes.back().to_tier == rule.tier) {
+      Date since = timeline.changes.back().date;
+      int32_t period = 7 * rule.every_weeks;
+      int32_t reviews_so_far = (context.as_of.days() - since.days()) / period;
+      consider(since + period * (reviews_so_far + 1));
+    }
+    if (rule.trigger == Trigger::kTaskOverdue) {
+      for (const auto& prior : context.prior_actions) {
+        if (prior.kind != ActionKind::kTask || prior.completed) continue;
+        if (prior.status == "cancelled" || prior.status == "merged") continue;
+        if (!NextRole(playbook, prior.role)) continue;
+        consider(AddInstructionalDays(context.calendar, prior.due_date, rule.grace_days + 1));
+      }
+    }
+  }
+  for (const auto& prior : context.prior_actions) {
+    if (prior.kind != ActionKind::kNotice) continue;
+    bool held = prior.status == "held";
+    bool undelivered = held || prior.status == "pending" || prior.status == "awaiting_approval";
+    if (undelivered && prior.basis == NoticeBasis::kUnexcused) {
+      // The unexcused share falls as enrolled days accrue, which can end its eligibility.
+      consider(tomorrow);
+    } else if (held) {
+      // Past its excuse window a held notice waits for a lower level, which can be
+      // released or merged on any day.
+      consider(context.as_of < prior.hold_until ? prior.hold_until : tomorrow);
+    }
+  }
+  return next;
+}
+
 std::optional<std::string> NoticeIneligibility(const Playbook& playbook, const PlannedAction& notice,
                                                const PlanningContext& context) {
   // The rule that made the notice is the one with its trigger and parameters. The notice's

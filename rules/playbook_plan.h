@@ -30,6 +30,8 @@ struct PriorAction {
   std::string status;           // held, awaiting_approval, pending, delivered, dead, cancelled, merged
   int notice_level = 0;
   std::optional<Date> issued_on;  // notices: the day the notice was released for delivery
+  Date hold_until;                // notices: not released before this date
+  NoticeBasis basis = NoticeBasis::kAnyAbsence;  // notices
   Date due_date;
   bool completed = false;       // tasks: staff recorded it as done
 };
@@ -76,6 +78,14 @@ std::vector<PlannedAction> PlanStudent(const Playbook& playbook, const PlanningC
 // sent. Returns why not, or nullopt when it should.
 std::optional<std::string> NoticeIneligibility(const Playbook& playbook, const PlannedAction& notice,
                                                const PlanningContext& context);
+
+// The first date after the context's as-of date on which PlanStudent or the notice review
+// could decide differently for this student although the student's records, enrollments,
+// profile and task completions stay as they are and the tier does not change: the next
+// plan review, a task turning overdue, a held notice's release, a min_days_enrolled
+// condition still to be met. `prior_actions` must hold the student's outbox as the run
+// left it. nullopt when no date is due.
+std::optional<Date> NextDecisionDate(const Playbook& playbook, const PlanningContext& context);
 
 // The tier the timeline puts the student in at the end of `date`.
 int TierOn(const TierTimeline& timeline, Date date);

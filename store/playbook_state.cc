@@ -152,6 +152,7 @@ Status Store::ApproveNotice(const std::string& idempotency_key, Date approved_on
     return Error{"no notice with key " + idempotency_key +
                  " awaits approval; list them with `tiersync outbox list --status awaiting_approval`"};
   }
+  RecheckStudentOf(idempotency_key);
   return {};
 }
 
@@ -168,7 +169,14 @@ Status Store::CompleteTask(const std::string& idempotency_key, Date completed_on
       .Bind(2, completed_on.days())
       .Bind(3, UtcTimestamp())
       .Run();
+  RecheckStudentOf(idempotency_key);
   return {};
+}
+
+void Store::RecheckStudentOf(const std::string& idempotency_key) {
+  auto student = db_.Prepare("SELECT student_id FROM outbox WHERE idempotency_key = ?");
+  student.Bind(1, idempotency_key);
+  if (student.Step()) RecheckStudent(student.Text(0));
 }
 
 std::set<std::string> Store::CompletedTasks(const std::string& student_id, int school_year) {
@@ -276,6 +284,7 @@ void Store::ApplyStudentProfiles(const Snapshot& snapshot, ApplyStats& stats) {
       "VALUES (?, ?, ?, ?, ?) ON CONFLICT (student_id) DO UPDATE SET household_id = excluded.household_id, "
       "preferred_language = excluded.preferred_language, grade = excluded.grade, origin = excluded.origin");
   std::set<std::string> seen;
+  std::vector<std::string> changed;
   for (const auto& profile : snapshot.students) {
     if (!seen.insert(profile.student_id).second) continue;
     std::string value = profile.household_id + "\x1f" + profile.preferred_language + "\x1f" + profile.grade;
@@ -284,12 +293,22 @@ void Store::ApplyStudentProfiles(const Snapshot& snapshot, ApplyStats& stats) {
     ++(found == before.end() ? stats.inserted : stats.updated);
     upsert.Bind(1, profile.student_id).Bind(2, profile.household_id).Bind(3, profile.preferred_language)
         .Bind(4, profile.grade).Bind(5, snapshot.origin).Run();
+    changed.push_back(profile.student_id);
   }
   auto remove = db_.Prepare("DELETE FROM student_profile WHERE student_id = ? AND origin = ?");
   for (const auto& [student, value] : before) {
     if (seen.count(student)) continue;
     remove.Bind(1, student).Bind(2, snapshot.origin).Run();
     ++stats.deleted;
+    changed.push_back(student);
+  }
+
+  // The playbook reads profiles (language, household, grade), so their students are
+  // planned again at the next run. Many changes, as in a first load, recheck everyone.
+  if (changed.size() > kRecheckEveryoneFrom) {
+    db_.Exec("UPDATE tier_state SET recheck_on = 0");
+  } else {
+    for (const auto& student : changed) RecheckStudent(student);
   }
 }
 

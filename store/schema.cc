@@ -368,6 +368,13 @@ END;
 -- The notices released on a date, for folding siblings' notices into one per household.
 CREATE INDEX outbox_notice_issued ON outbox (school_year, issued_on) WHERE kind = 'notice';
 )sql",
+      R"sql(
+-- A run at a later as-of date evaluates in full only the students with new data or a date
+-- due; the others only add the enrolled days since the last run. recheck_on is that due
+-- date (0: the next run), accruing_school the school whose days they add ('' for none).
+ALTER TABLE tier_state ADD COLUMN recheck_on INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE tier_state ADD COLUMN accruing_school TEXT NOT NULL DEFAULT '';
+)sql",
   };
   return kMigrations;
 }

@@ -98,6 +98,8 @@ void Statement::Reset() {
   sqlite3_clear_bindings(stmt_);
 }
 
+int Statement::ColumnCount() const { return sqlite3_column_count(stmt_); }
+
 std::string Statement::Text(int column) const {
   const unsigned char* text = sqlite3_column_text(stmt_, column);
   if (text == nullptr) return {};

@@ -71,6 +71,8 @@ class Statement {
   void Run();
   void Reset();
 
+  // The number of columns in the statement's result rows.
+  int ColumnCount() const;
   std::string Text(int column) const;
   // Returns the column's text without a copy. It is valid until the next Step or Reset.
   std::string_view TextView(int column) const;

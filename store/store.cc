@@ -308,7 +308,9 @@ std::map<StudentYear, std::vector<AttendanceEvent>> Store::LoadDirtyDayEvents() 
 std::map<std::string, StudentInputs> Store::LoadStudentInputs(int school_year,
                                                               const std::set<std::string>* only) {
   std::map<std::string, StudentInputs> inputs;
-  if (only != nullptr) {
+  // Each student's absence days take one seek per date of the year, so for many students
+  // one pass over the year's rows costs less.
+  if (only != nullptr && only->size() < kScanInputsFrom) {
     auto enrollments = db_.Prepare(
         "SELECT student_id, school_id, entry_date, exit_date, grade FROM enrollment "
         "WHERE student_id = ? AND school_year = ? ORDER BY entry_date");
@@ -333,8 +335,12 @@ std::map<std::string, StudentInputs> Store::LoadStudentInputs(int school_year,
       "WHERE school_year = ? ORDER BY student_id, entry_date");
   enrollments.Bind(1, school_year);
   while (enrollments.Step()) {
+    if (only != nullptr && !only->count(enrollments.Text(0))) continue;
     Enrollment enrollment = ReadEnrollment(enrollments);
     inputs[enrollment.student_id].enrollments.push_back(std::move(enrollment));
+  }
+  if (only != nullptr) {
+    for (const auto& student_id : *only) inputs[student_id];
   }
   // In the table's (date, student) order, each student's days still arrive by date.
   auto absences = db_.Prepare(
@@ -421,8 +427,9 @@ void Store::InsertDerived(const StudentYear& key, const StudentAbsences& absence
   }
 }
 
-void Store::ClearDirtyDays() {
+std::set<StudentYear> Store::ClearDirtyDays() {
   // One statement per dirty day keeps the cost in proportion to the days, not the tables.
+  std::set<StudentYear> had_absences;
   auto days = db_.Prepare("SELECT school_year, student_id, date FROM dirty_day");
   auto& remove_day = Cached("DELETE FROM absence_day WHERE school_year = ? AND student_id = ? AND date = ?");
   auto& remove_aside = Cached("DELETE FROM kept_aside_event WHERE school_year = ? AND student_id = ? AND date = ?");
@@ -431,10 +438,12 @@ void Store::ClearDirtyDays() {
     std::string student_id = days.Text(1);
     int64_t date = days.Int(2);
     remove_day.Bind(1, year).Bind(2, student_id).Bind(3, date).Run();
+    if (db_.Changes() > 0) had_absences.insert({student_id, static_cast<int>(year)});
     remove_aside.Bind(1, year).Bind(2, student_id).Bind(3, date).Run();
   }
   days.Reset();
   db_.Exec("DELETE FROM dirty_day");
+  return had_absences;
 }
 
 void Store::ClearDerivedOfYear(int school_year) {
@@ -474,30 +483,37 @@ void Store::ClearDirty(const std::vector<StudentYear>& keys) {
 
 std::map<std::string, TierStateRow> Store::LoadTierStates(int school_year) {
   std::map<std::string, TierStateRow> states;
+  ForEachTierState(school_year, [&states](const TierStateRow& row) { states.emplace(row.student_id, row); });
+  return states;
+}
+
+void Store::ForEachTierState(int school_year, const std::function<void(const TierStateRow&)>& visit) {
   auto statement = db_.Prepare(
-      "SELECT student_id, tier, as_of, school_id, enrolled, absent, excused, unexcused, rules_version "
-      "FROM tier_state WHERE school_year = ?");
+      "SELECT student_id, tier, as_of, school_id, enrolled, absent, excused, unexcused, rules_version, recheck_on, "
+      "accruing_school FROM tier_state WHERE school_year = ?");
   statement.Bind(1, school_year);
+  TierStateRow row;
   while (statement.Step()) {
-    TierStateRow row;
-    row.student_id = statement.Text(0);
+    row.student_id.assign(statement.TextView(0));
     row.tier = static_cast<int>(statement.Int(1));
     row.as_of = Date(static_cast<int32_t>(statement.Int(2)));
-    row.school_id = statement.Text(3);
+    row.school_id.assign(statement.TextView(3));
     row.totals = {statement.Int(4), statement.Int(5), statement.Int(6), statement.Int(7)};
-    row.rules_version = statement.Text(8);
-    states.emplace(row.student_id, std::move(row));
+    row.rules_version.assign(statement.TextView(8));
+    row.recheck_on = Date(static_cast<int32_t>(statement.Int(9)));
+    row.accruing_school.assign(statement.TextView(10));
+    visit(row);
   }
-  return states;
 }
 
 void Store::SaveTierState(int school_year, const TierStateRow& row) {
   Cached(
          "INSERT INTO tier_state (student_id, school_year, as_of, tier, school_id, enrolled, absent, excused, "
-         "unexcused, rules_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+         "unexcused, rules_version, recheck_on, accruing_school) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
          "ON CONFLICT (school_year, student_id) DO UPDATE SET as_of = excluded.as_of, tier = excluded.tier, "
          "school_id = excluded.school_id, enrolled = excluded.enrolled, absent = excluded.absent, "
-         "excused = excluded.excused, unexcused = excluded.unexcused, rules_version = excluded.rules_version")
+         "excused = excluded.excused, unexcused = excluded.unexcused, rules_version = excluded.rules_version, "
+         "recheck_on = excluded.recheck_on, accruing_school = excluded.accruing_school")
       .Bind(1, row.student_id)
       .Bind(2, school_year)
       .Bind(3, row.as_of.days())
@@ -508,7 +524,50 @@ void Store::SaveTierState(int school_year, const TierStateRow& row) {
       .Bind(8, row.totals.excused)
       .Bind(9, row.totals.unexcused)
       .Bind(10, row.rules_version)
+      .Bind(11, row.recheck_on.days())
+      .Bind(12, row.accruing_school)
       .Run();
+}
+
+void Store::ExtendTierState(int school_year, const std::string& student_id, Date as_of, DayUnits enrolled) {
+  Cached("UPDATE tier_state SET as_of = ?, enrolled = ? WHERE school_year = ? AND student_id = ?")
+      .Bind(1, as_of.days())
+      .Bind(2, enrolled)
+      .Bind(3, school_year)
+      .Bind(4, student_id)
+      .Run();
+}
+
+void Store::RecheckStudent(const std::string& student_id) {
+  // No index leads with the student, but a district has only a few school years' rows.
+  Cached("UPDATE tier_state SET recheck_on = 0 WHERE school_year IN (SELECT DISTINCT school_year FROM tier_state) "
+         "AND student_id = ?")
+      .Bind(1, student_id)
+      .Run();
+}
+
+void Store::RecheckYear(int school_year) {
+  db_.Prepare("UPDATE tier_state SET recheck_on = 0 WHERE school_year = ? AND recheck_on != 0")
+      .Bind(1, school_year)
+      .Run();
+}
+
+std::set<std::string> Store::StudentsAbsentBetween(int school_year, Date first, Date last) {
+  std::set<std::string> students;
+  auto statement = db_.Prepare(
+      "SELECT DISTINCT student_id FROM absence_day WHERE school_year = ? AND date BETWEEN ? AND ?");
+  statement.Bind(1, school_year).Bind(2, first.days()).Bind(3, last.days());
+  while (statement.Step()) students.insert(statement.Text(0));
+  return students;
+}
+
+std::set<std::string> Store::StudentsEnteringBetween(int school_year, Date first, Date last) {
+  std::set<std::string> students;
+  auto statement = db_.Prepare(
+      "SELECT DISTINCT student_id FROM enrollment WHERE school_year = ? AND entry_date BETWEEN ? AND ?");
+  statement.Bind(1, school_year).Bind(2, first.days()).Bind(3, last.days());
+  while (statement.Step()) students.insert(statement.Text(0));
+  return students;
 }
 
 namespace {

@@ -59,6 +59,12 @@ struct TierStateRow {
   std::string school_id;
   AttendanceTotals totals;
   std::string rules_version;
+  // The first date on which the student must be evaluated in full even if none of the
+  // student's inputs change; Date() when the next run must.
+  Date recheck_on;
+  // Until recheck_on, the school whose instructional days the student accrues as enrolled
+  // days; empty when the student accrues none.
+  std::string accruing_school;
 };
 
 struct TierChangeRow {
@@ -179,13 +185,29 @@ class Store {
   // Clears the student-years' dirty marks, whole and by day.
   void ClearDirty(const std::vector<StudentYear>& keys);
   // Removes the derived rows of every dirty day, so the caller inserts them again with
-  // InsertDerived, and empties dirty_day.
-  void ClearDirtyDays();
+  // InsertDerived, and empties dirty_day. Returns the student-years that had absence days
+  // among the rows removed.
+  std::set<StudentYear> ClearDirtyDays();
   // Adds derived rows without removing any.
   void InsertDerived(const StudentYear& key, const StudentAbsences& absences);
 
   std::map<std::string, TierStateRow> LoadTierStates(int school_year);
+  // Calls `visit` with every tier_state row of the school year, in student order.
+  void ForEachTierState(int school_year, const std::function<void(const TierStateRow&)>& visit);
   void SaveTierState(int school_year, const TierStateRow& row);
+  // Moves a student's tier state to `as_of` with `enrolled` days, the rest unchanged.
+  void ExtendTierState(int school_year, const std::string& student_id, Date as_of, DayUnits enrolled);
+  // Makes the next run evaluate the student in full in every school year, after a change
+  // the tier engine does not see in the records (a profile, a completion, an approval).
+  void RecheckStudent(const std::string& student_id);
+  // Makes the next run evaluate every student of the school year in full.
+  void RecheckYear(int school_year);
+  // RecheckStudent for the student of an outbox entry.
+  void RecheckStudentOf(const std::string& idempotency_key);
+  // Students with an absence day from `first` to `last`, both included.
+  std::set<std::string> StudentsAbsentBetween(int school_year, Date first, Date last);
+  // Students with an enrollment that begins from `first` to `last`, both included.
+  std::set<std::string> StudentsEnteringBetween(int school_year, Date first, Date last);
   void DeleteTierState(int school_year, const std::string& student_id);
   std::vector<TierChangeRow> LoadTierChanges(const std::string& student_id, int school_year,
                                              bool include_superseded = false);
@@ -259,8 +281,13 @@ class Store {
  private:
   void Migrate();
   // Replaces the student profiles held from the snapshot's origin, inside ApplySnapshot's
-  // transaction. Profiles do not change tiers, so no student becomes dirty.
+  // transaction. Profiles do not change tiers, so no student becomes dirty, but students
+  // whose profile changed are rechecked (RecheckStudent).
   void ApplyStudentProfiles(const Snapshot& snapshot, ApplyStats& stats);
+  // From this many students on, LoadStudentInputs reads the whole year's rows once.
+  static constexpr size_t kScanInputsFrom = 2000;
+  // From this many changed profiles on, every student is rechecked in one statement.
+  static constexpr size_t kRecheckEveryoneFrom = 1000;
   // Returns the id of an origin's name in the origin table, adding the name when new.
   int64_t OriginId(const std::string& origin);
   // A prepared statement kept for the Store's lifetime, reset and ready to bind.
