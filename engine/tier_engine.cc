@@ -98,6 +98,7 @@ TierEngine::Recomputed TierEngine::RecomputeDirty(EngineStats& stats) {
   sqlite::Transaction transaction(store_.db());
   std::vector<StudentYear> dirty = store_.WholeDirtyStudents();
   std::map<StudentYear, std::vector<Date>> dirty_days = store_.DirtyDays();
+  std::map<int, std::vector<Date>> dirty_dates = store_.DirtyDates();
   std::vector<int> all_years = store_.DeriveAllYears();
   Recomputed result;
   result.whole_years = all_years;
@@ -105,13 +106,14 @@ TierEngine::Recomputed TierEngine::RecomputeDirty(EngineStats& stats) {
   recomputed.insert(dirty.begin(), dirty.end());
   result.changed.insert(dirty.begin(), dirty.end());
   for (const auto& [key, dates] : dirty_days) recomputed.insert(key);
-  if (recomputed.empty() && all_years.empty()) return result;
+  if (recomputed.empty() && dirty_dates.empty() && all_years.empty()) return result;
 
   // In a year derived whole, every student with events is derived in the year's pass.
   for (int year : all_years) {
     for (auto day = dirty_days.begin(); day != dirty_days.end();) {
       day = day->first.school_year == year ? dirty_days.erase(day) : std::next(day);
     }
+    dirty_dates.erase(year);
   }
 
   // A student derived whole needs none of its days derived first.
@@ -121,6 +123,8 @@ TierEngine::Recomputed TierEngine::RecomputeDirty(EngineStats& stats) {
   } else {
     store_.ClearDirtyDays();
   }
+  // After the dirty days, whose derivation removes rows of their own dates.
+  RecomputeDirtyDates(dirty_dates, dirty, result, stats);
   RecomputeDirtyStudents(dirty, all_years, recomputed, stats);
   transaction.Commit();
   return result;
@@ -157,6 +161,34 @@ void TierEngine::RecomputeDirtyDays(const std::map<StudentYear, std::vector<Date
     if (!absences.days.empty()) changed.insert(key);
     store_.InsertDerived(key, absences);
   }
+}
+
+void TierEngine::RecomputeDirtyDates(const std::map<int, std::vector<Date>>& dirty_dates,
+                                     const std::vector<StudentYear>& whole_dirty, Recomputed& result,
+                                     EngineStats& stats) {
+  std::set<StudentYear> derived_whole_later(whole_dirty.begin(), whole_dirty.end());
+  static const std::vector<Enrollment> kNoEnrollments;
+  for (const auto& [year, dates] : dirty_dates) {
+    std::map<std::string, std::vector<Enrollment>> enrollments = store_.LoadAllEnrollments(year);
+    const CalendarSet& calendars = Calendars(year);
+    StudentYear key{"", year};
+    for (Date date : dates) {
+      for (auto& student_id : store_.ClearDerivedOfDate(year, date)) result.changed.insert({std::move(student_id), year});
+      store_.ForEachStudentOn(year, date, [&](std::vector<AttendanceEvent>& events) {
+        key.student_id = events.front().student_id;
+        result.derived.insert(key);
+        if (derived_whole_later.count(key)) return;
+        auto found = enrollments.find(key.student_id);
+        StudentAbsences absences = DeriveAbsences(found == enrollments.end() ? kNoEnrollments : found->second, events,
+                                                  calendars, settings_.rules);
+        stats.kept_aside += absences.kept_aside.size();
+        if (absences.days.empty() && absences.kept_aside.empty()) return;
+        if (!absences.days.empty()) result.changed.insert(key);
+        store_.InsertDerived(key, absences);
+      });
+    }
+  }
+  store_.ClearDirtyDates();
 }
 
 void TierEngine::RecomputeDirtyStudents(const std::vector<StudentYear>& dirty, const std::vector<int>& all_years,
@@ -383,7 +415,13 @@ EngineStats TierEngine::Run(Date as_of) {
   // Evaluating many students reads their recorded changes and playbook inputs in a few
   // queries instead of several per student. Recorded changes and outbox entries, the
   // largest, are read for one chunk of students at a time to bound memory.
-  bool bulk = evaluate_all || inputs.size() >= kBulkLoadStudents;
+  // Only when the students evaluated are a large share of the year's: the chunks are
+  // ranges of student ids, which take in every student between the first and the last.
+  size_t year_students = 0;
+  if (!evaluate_all) {
+    for (const auto& [tier, students] : StoredTierCounts(school_year)) year_students += students;
+  }
+  bool bulk = evaluate_all || inputs.size() * kBulkShareDivisor >= year_students;
   std::unordered_map<std::string, std::vector<TierChangeRow>> all_recorded;
   YearPlaybookInputs year_inputs;
   if (bulk) {

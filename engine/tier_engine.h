@@ -93,6 +93,10 @@ class TierEngine {
   // Adds to `changed` the student-years whose absence days the dirty days change.
   void RecomputeDirtyDays(const std::map<StudentYear, std::vector<Date>>& dirty_days, std::set<StudentYear>& changed,
                           EngineStats& stats);
+  // Derives every student's events on the dirty dates again, except the students in
+  // `whole_dirty`, which are derived whole after. Adds to `result` what it derived.
+  void RecomputeDirtyDates(const std::map<int, std::vector<Date>>& dirty_dates,
+                           const std::vector<StudentYear>& whole_dirty, Recomputed& result, EngineStats& stats);
   // Derives the dirty students again, and every student with events in `all_years`;
   // adds the students of those years to `recomputed`.
   void RecomputeDirtyStudents(const std::vector<StudentYear>& dirty, const std::vector<int>& all_years,
@@ -160,8 +164,9 @@ class TierEngine {
   // pass over the year's tables instead of one query per student.
   static constexpr size_t kBulkLoadStudents = 2000;
   // Students whose recorded changes and outbox entries are read together when a run
-  // evaluates everyone.
+  // evaluates everyone, or at least 1/kBulkShareDivisor of the year's students.
   static constexpr size_t kEvaluateChunk = 5000;
+  static constexpr size_t kBulkShareDivisor = 4;
 };
 
 }  // namespace tiersync

@@ -40,7 +40,7 @@ struct AbsenceDay {
   DayUnits amount = 0;     // 0 < amount <= the day's instructional share
   DayUnits excused = 0;    // excused + unexcused == amount
   DayUnits unexcused = 0;
-  std::string basis;       // which event or roll-up decided the amount, for `explain`
+  std::string basis;  // which event or roll-up decided the amount, for `explain`; not stored
 };
 
 struct StudentAbsences {

@@ -375,6 +375,35 @@ CREATE INDEX outbox_notice_issued ON outbox (school_year, issued_on) WHERE kind 
 ALTER TABLE tier_state ADD COLUMN recheck_on INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE tier_state ADD COLUMN accruing_school TEXT NOT NULL DEFAULT '';
 )sql",
+      R"sql(
+-- Dates on which many students' events changed at once, as a new day's file does. The
+-- engine derives such a date for every student in one pass over its events, in place of
+-- one dirty_day row per student.
+CREATE TABLE dirty_date (
+  school_year INTEGER NOT NULL,
+  date        INTEGER NOT NULL,
+  PRIMARY KEY (school_year, date)
+) WITHOUT ROWID;
+
+-- absence_day without its basis text, which made up half of each row that the engine
+-- reads. `tiersync explain` derives the basis from the events when it prints it. The
+-- table is copied, not altered, so that its pages are packed again.
+CREATE TABLE absence_day_v3 (
+  school_year INTEGER NOT NULL,
+  date        INTEGER NOT NULL,
+  student_id  TEXT NOT NULL,
+  school_id   TEXT NOT NULL,
+  amount      INTEGER NOT NULL,
+  excused     INTEGER NOT NULL,
+  unexcused   INTEGER NOT NULL,
+  PRIMARY KEY (school_year, date, student_id)
+) WITHOUT ROWID;
+INSERT INTO absence_day_v3
+SELECT school_year, date, student_id, school_id, amount, excused, unexcused FROM absence_day
+ORDER BY school_year, date, student_id;
+DROP TABLE absence_day;
+ALTER TABLE absence_day_v3 RENAME TO absence_day;
+)sql",
   };
   return kMigrations;
 }

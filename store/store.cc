@@ -169,7 +169,9 @@ std::vector<StudentYear> Store::DirtyStudents() {
   std::vector<StudentYear> keys;
   auto statement = db_.Prepare(
       "SELECT student_id, school_year FROM dirty_student UNION "
-      "SELECT DISTINCT student_id, school_year FROM dirty_day ORDER BY 2, 1");
+      "SELECT DISTINCT student_id, school_year FROM dirty_day UNION "
+      "SELECT DISTINCT e.student_id, d.school_year FROM dirty_date d CROSS JOIN attendance_event e "
+      "ON e.date = d.date AND e.school_year = d.school_year ORDER BY 2, 1");
   while (statement.Step()) keys.push_back({statement.Text(0), static_cast<int>(statement.Int(1))});
   return keys;
 }
@@ -179,6 +181,15 @@ std::vector<StudentYear> Store::WholeDirtyStudents() {
   auto statement = db_.Prepare("SELECT student_id, school_year FROM dirty_student ORDER BY school_year, student_id");
   while (statement.Step()) keys.push_back({statement.Text(0), static_cast<int>(statement.Int(1))});
   return keys;
+}
+
+std::map<int, std::vector<Date>> Store::DirtyDates() {
+  std::map<int, std::vector<Date>> dates;
+  auto statement = db_.Prepare("SELECT school_year, date FROM dirty_date ORDER BY school_year, date");
+  while (statement.Step()) {
+    dates[static_cast<int>(statement.Int(0))].push_back(Date(static_cast<int32_t>(statement.Int(1))));
+  }
+  return dates;
 }
 
 std::map<StudentYear, std::vector<Date>> Store::DirtyDays() {
@@ -209,7 +220,6 @@ AbsenceDay ReadAbsenceDay(const sqlite::Statement& statement, int first) {
   day.amount = statement.Int(first + 2);
   day.excused = statement.Int(first + 3);
   day.unexcused = statement.Int(first + 4);
-  day.basis = statement.Text(first + 5);
   return day;
 }
 
@@ -273,12 +283,22 @@ std::vector<Date> Store::EventDates(int school_year) {
 void Store::ForEachStudentDay(int school_year, const std::function<void(std::vector<AttendanceEvent>&)>& visit) {
   std::vector<Date> dates = EventDates(school_year);
   if (dates.empty()) return;
+  VisitStudentDays(school_year, dates.front(), dates.back(), visit);
+}
+
+void Store::ForEachStudentOn(int school_year, Date date,
+                             const std::function<void(std::vector<AttendanceEvent>&)>& visit) {
+  VisitStudentDays(school_year, date, date, visit);
+}
+
+void Store::VisitStudentDays(int school_year, Date first, Date last,
+                             const std::function<void(std::vector<AttendanceEvent>&)>& visit) {
   // The primary key's order (date, student, school, period, category) hands over each
-  // student-day's events together in one scan of the year's range.
+  // student-day's events together in one scan of the range.
   auto statement = db_.Prepare(
       "SELECT student_id, date, school_id, period, category, duration, reason FROM attendance_event "
       "WHERE date >= ?1 AND date <= ?2 AND school_year = ?3 ORDER BY date, student_id, school_id, period, category");
-  statement.Bind(1, dates.front().days()).Bind(2, dates.back().days()).Bind(3, school_year);
+  statement.Bind(1, first.days()).Bind(2, last.days()).Bind(3, school_year);
   std::vector<AttendanceEvent> events;
   while (statement.Step()) {
     AttendanceEvent event = ReadEvent(statement, 0);
@@ -315,7 +335,7 @@ std::map<std::string, StudentInputs> Store::LoadStudentInputs(int school_year,
         "SELECT student_id, school_id, entry_date, exit_date, grade FROM enrollment "
         "WHERE student_id = ? AND school_year = ? ORDER BY entry_date");
     auto absences = db_.Prepare(
-        "SELECT a.date, a.school_id, a.amount, a.excused, a.unexcused, a.basis "
+        "SELECT a.date, a.school_id, a.amount, a.excused, a.unexcused "
         "FROM event_date d CROSS JOIN absence_day a ON a.school_year = d.school_year AND a.date = d.date "
         "AND a.student_id = ?2 WHERE d.school_year = ?1 ORDER BY d.date");
     for (const auto& student_id : *only) {
@@ -344,7 +364,7 @@ std::map<std::string, StudentInputs> Store::LoadStudentInputs(int school_year,
   }
   // In the table's (date, student) order, each student's days still arrive by date.
   auto absences = db_.Prepare(
-      "SELECT student_id, date, school_id, amount, excused, unexcused, basis FROM absence_day "
+      "SELECT student_id, date, school_id, amount, excused, unexcused FROM absence_day "
       "WHERE school_year = ? ORDER BY date, student_id");
   absences.Bind(1, school_year);
   // Within a date the rows come in id order, so each row's student is found by galloping
@@ -397,8 +417,8 @@ void Store::ReplaceDerived(const StudentYear& key, const StudentAbsences& absenc
 
 void Store::InsertDerived(const StudentYear& key, const StudentAbsences& absences) {
   auto& insert_day = Cached(
-      "INSERT INTO absence_day (student_id, school_year, date, school_id, amount, excused, unexcused, basis) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+      "INSERT INTO absence_day (student_id, school_year, date, school_id, amount, excused, unexcused) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?)");
   for (const auto& day : absences.days) {
     insert_day.Bind(1, key.student_id)
         .Bind(2, key.school_year)
@@ -407,7 +427,6 @@ void Store::InsertDerived(const StudentYear& key, const StudentAbsences& absence
         .Bind(5, day.amount)
         .Bind(6, day.excused)
         .Bind(7, day.unexcused)
-        .Bind(8, day.basis)
         .Run();
   }
 
@@ -445,6 +464,22 @@ std::set<StudentYear> Store::ClearDirtyDays() {
   db_.Exec("DELETE FROM dirty_day");
   return had_absences;
 }
+
+std::set<std::string> Store::ClearDerivedOfDate(int school_year, Date date) {
+  std::set<std::string> had_absences;
+  auto select = db_.Prepare("SELECT student_id FROM absence_day WHERE school_year = ? AND date = ?");
+  select.Bind(1, school_year).Bind(2, date.days());
+  while (select.Step()) had_absences.insert(select.Text(0));
+  db_.Prepare("DELETE FROM absence_day WHERE school_year = ? AND date = ?").Bind(1, school_year)
+      .Bind(2, date.days()).Run();
+  db_.Prepare("DELETE FROM kept_aside_event WHERE school_year = ? AND date = ?").Bind(1, school_year)
+      .Bind(2, date.days()).Run();
+  db_.Prepare("DELETE FROM dirty_day WHERE school_year = ? AND date = ?").Bind(1, school_year)
+      .Bind(2, date.days()).Run();
+  return had_absences;
+}
+
+void Store::ClearDirtyDates() { db_.Exec("DELETE FROM dirty_date"); }
 
 void Store::ClearDerivedOfYear(int school_year) {
   db_.Prepare("DELETE FROM absence_day WHERE school_year = ?").Bind(1, school_year).Run();

@@ -158,6 +158,8 @@ class Store {
   std::vector<StudentYear> WholeDirtyStudents();
   // Student-days to derive again, by student-year, dates sorted.
   std::map<StudentYear, std::vector<Date>> DirtyDays();
+  // Dates to derive again for every student, by school year, sorted.
+  std::map<int, std::vector<Date>> DirtyDates();
   std::vector<Enrollment> LoadEnrollments(const std::string& student_id, int school_year);
   std::vector<AttendanceEvent> LoadEvents(const std::string& student_id, int school_year);
   // Every enrollment of the school year, by student, each student's sorted by entry date.
@@ -168,6 +170,8 @@ class Store {
   // day's events in LoadEvents order, days in date order and each day's students in id
   // order, reading the table in one pass.
   void ForEachStudentDay(int school_year, const std::function<void(std::vector<AttendanceEvent>&)>& visit);
+  // ForEachStudentDay for the one date.
+  void ForEachStudentOn(int school_year, Date date, const std::function<void(std::vector<AttendanceEvent>&)>& visit);
   // The events on the dirty days, by student-year, in LoadEvents order.
   std::map<StudentYear, std::vector<AttendanceEvent>> LoadDirtyDayEvents();
   // Enrollments and derived absence days for the school year. With `only`, for those
@@ -188,6 +192,11 @@ class Store {
   // InsertDerived, and empties dirty_day. Returns the student-years that had absence days
   // among the rows removed.
   std::set<StudentYear> ClearDirtyDays();
+  // Removes the derived rows of the date for every student, and the date's dirty marks.
+  // Returns the students who had absence days among the rows removed.
+  std::set<std::string> ClearDerivedOfDate(int school_year, Date date);
+  // Empties dirty_date.
+  void ClearDirtyDates();
   // Adds derived rows without removing any.
   void InsertDerived(const StudentYear& key, const StudentAbsences& absences);
 
@@ -284,10 +293,16 @@ class Store {
   // transaction. Profiles do not change tiers, so no student becomes dirty, but students
   // whose profile changed are rechecked (RecheckStudent).
   void ApplyStudentProfiles(const Snapshot& snapshot, ApplyStats& stats);
+  // From this many students with changed events on one date, ApplySnapshot marks the
+  // date dirty instead of each student-day.
+  static constexpr size_t kDirtyDateFrom = 1000;
   // From this many students on, LoadStudentInputs reads the whole year's rows once.
   static constexpr size_t kScanInputsFrom = 2000;
   // From this many changed profiles on, every student is rechecked in one statement.
   static constexpr size_t kRecheckEveryoneFrom = 1000;
+  // Calls `visit` once per student-day with events from `first` to `last`, both included.
+  void VisitStudentDays(int school_year, Date first, Date last,
+                        const std::function<void(std::vector<AttendanceEvent>&)>& visit);
   // Returns the id of an origin's name in the origin table, adding the name when new.
   int64_t OriginId(const std::string& origin);
   // A prepared statement kept for the Store's lifetime, reset and ready to bind.

@@ -50,9 +50,9 @@ StoreDump Dump(Store& store) {
                           "unexcused FROM tier_state ORDER BY school_year, student_id",
                           9);
   dump.absence_days = Rows(store,
-                           "SELECT student_id, school_year, date, school_id, amount, excused, unexcused, basis "
+                           "SELECT student_id, school_year, date, school_id, amount, excused, unexcused "
                            "FROM absence_day ORDER BY school_year, student_id, date",
-                           8);
+                           7);
   dump.kept_aside = Rows(store,
                          "SELECT student_id, school_year, date, school_id, period, category, reason, detail "
                          "FROM kept_aside_event ORDER BY school_year, student_id, date, period, category",

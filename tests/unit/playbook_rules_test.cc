@@ -348,6 +348,55 @@ TEST_F(PlanTest, TaskOverdueSkipsDoneAndTopRole) {
   EXPECT_TRUE(PlanStudent(playbook, context).empty());
 }
 
+// --- Next decision date ----------------------------------------------------------------
+
+TEST_F(PlanTest, NextDecisionIsNextPlanReview) {
+  Playbook playbook = LoadText(kReviewPlaybook);
+  Absent(0);
+  Absent(1);  // Tier 3 from Day(10) to Day(19)
+  // Weekly reviews of the stay that began on Day(10), a Friday: Day(15), then Day(20).
+  EXPECT_EQ(NextDecisionDate(playbook, Context(Day(12))), std::optional<Date>(Day(15)));
+  EXPECT_EQ(NextDecisionDate(playbook, Context(Day(15))), std::optional<Date>(Day(20)));
+  // In Tier 2 from Day(20): no review is due.
+  EXPECT_EQ(NextDecisionDate(playbook, Context(Day(21))), std::nullopt);
+}
+
+TEST_F(PlanTest, NextDecisionIsTaskTurningOverdue) {
+  Playbook playbook = LoadText(kOverduePlaybook);
+  PlanningContext& context = Context(Day(18));
+  context.prior_actions.push_back(OpenTask("k1", "counselor", Day(20)));
+  context.prior_actions.push_back(OpenTask("k2", "teacher", Day(25)));
+  // Overdue the instructional day after the due date, with no grace days.
+  EXPECT_EQ(NextDecisionDate(playbook, context), std::optional<Date>(Day(21)));
+
+  // A finished task and one at the top role make no date.
+  context.prior_actions[0].completed = true;
+  context.prior_actions[1].role = "principal";
+  EXPECT_EQ(NextDecisionDate(playbook, context), std::nullopt);
+}
+
+TEST_F(PlanTest, NextDecisionIsHeldNoticeRelease) {
+  Playbook playbook = LoadText(kTier2Playbook);
+  PlanningContext& context = Context(Day(30));
+  PriorAction notice;
+  notice.kind = ActionKind::kNotice;
+  notice.status = "held";
+  notice.notice_level = 1;
+  notice.hold_until = Day(33);
+  context.prior_actions.push_back(notice);
+  EXPECT_EQ(NextDecisionDate(playbook, context), std::optional<Date>(Day(33)));
+
+  // Past its window it waits for a lower level, which any day may release.
+  EXPECT_EQ(NextDecisionDate(playbook, Context(Day(34))), std::optional<Date>(Day(34) + 1));
+
+  // A released notice relying on unexcused days alone is checked every day.
+  context.prior_actions[0].status = "pending";
+  context.prior_actions[0].basis = NoticeBasis::kUnexcused;
+  EXPECT_EQ(NextDecisionDate(playbook, Context(Day(34))), std::optional<Date>(Day(34) + 1));
+  context.prior_actions[0].basis = NoticeBasis::kAnyAbsence;
+  EXPECT_EQ(NextDecisionDate(playbook, Context(Day(34))), std::nullopt);
+}
+
 // --- Conditions -------------------------------------------------------------------------
 
 const char* kConditionPlaybook = R"(
