@@ -110,7 +110,6 @@ std::optional<Date> TierEngine::ApplyPlaybook(const std::string& student_id, int
   PlanningContext context;
   BuildPlanningContext(student_id, school_year, inputs, timeline, as_of, enrolled_days, outbox, context);
 
-  bool inserted = false;
   for (const auto& action : PlanStudent(settings_.playbook, context)) {
     // Most planned actions were queued by an earlier run, so skip those here. InsertOutbox
     // would ignore them by their idempotency key, but only after binding 29 columns.
@@ -119,13 +118,12 @@ std::optional<Date> TierEngine::ApplyPlaybook(const std::string& student_id, int
     });
     if (queued) continue;
     bool tier_trigger = action.trigger == Trigger::kTierEntered || action.trigger == Trigger::kTierLeftDownward;
-    if (store_.InsertOutbox(action, tier_trigger ? latest_change_id : 0, settings_.rules.version)) {
+    // The notices just queued are reviewed in this run too, so they join the outbox.
+    if (auto entry = store_.InsertOutbox(action, tier_trigger ? latest_change_id : 0, settings_.rules.version)) {
       ++stats.actions_created;
-      inserted = true;
+      outbox.push_back(std::move(*entry));
     }
   }
-  // The notices just queued are reviewed in this run too, so read them back with their ids.
-  if (inserted) outbox = store_.LoadStudentOutbox(student_id, school_year);
   ReviewNotices(context, outbox, stats);
 
   // The next date due is found from the outbox as this run leaves it.

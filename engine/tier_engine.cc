@@ -174,13 +174,16 @@ void TierEngine::RecomputeDirtyDates(const std::map<int, std::vector<Date>>& dir
     StudentYear key{"", year};
     for (Date date : dates) {
       for (auto& student_id : store_.ClearDerivedOfDate(year, date)) result.changed.insert({std::move(student_id), year});
+      // The students come in id order, as the enrollments do, so one cursor finds them.
+      auto enrollment = enrollments.cbegin();
       store_.ForEachStudentOn(year, date, [&](std::vector<AttendanceEvent>& events) {
         key.student_id = events.front().student_id;
-        result.derived.insert(key);
+        result.derived.insert(result.derived.end(), key);
         if (derived_whole_later.count(key)) return;
-        auto found = enrollments.find(key.student_id);
-        StudentAbsences absences = DeriveAbsences(found == enrollments.end() ? kNoEnrollments : found->second, events,
-                                                  calendars, settings_.rules);
+        while (enrollment != enrollments.cend() && enrollment->first < key.student_id) ++enrollment;
+        bool enrolled = enrollment != enrollments.cend() && enrollment->first == key.student_id;
+        StudentAbsences absences =
+            DeriveAbsences(enrolled ? enrollment->second : kNoEnrollments, events, calendars, settings_.rules);
         stats.kept_aside += absences.kept_aside.size();
         if (absences.days.empty() && absences.kept_aside.empty()) return;
         if (!absences.days.empty()) result.changed.insert(key);
@@ -327,8 +330,12 @@ void TierEngine::ExtendSteadyStudents(int school_year, Date last_as_of, Date as_
   size_t with_new_data = to_evaluate.size();
   size_t due = 0;
   size_t tier_moved = 0;
+  // Rows come in student order, so a cursor over the sorted set finds the students
+  // already chosen. Inserting behind it keeps it valid.
+  auto chosen = to_evaluate.cbegin();
   store_.ForEachTierState(school_year, [&](const TierStateRow& row) {
-    if (to_evaluate.count(row.student_id)) return;
+    while (chosen != to_evaluate.cend() && *chosen < row.student_id) ++chosen;
+    if (chosen != to_evaluate.cend() && *chosen == row.student_id) return;
     if (row.as_of != last_as_of || !(as_of < row.recheck_on)) {
       to_evaluate.insert(row.student_id);
       ++due;

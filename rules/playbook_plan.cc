@@ -37,21 +37,31 @@ std::vector<Decision> TierDecisions(const PlaybookRule& rule, size_t rule_index,
   return decisions;
 }
 
-std::map<int32_t, const AbsenceDay*> AbsencesByDate(const std::vector<AbsenceDay>& days) {
-  std::map<int32_t, const AbsenceDay*> by_date;
-  for (const auto& day : days) by_date[day.date.days()] = &day;
-  return by_date;
-}
+// Finds a student's absence days by date while the enrolled days are walked in order.
+class AbsenceCursor {
+ public:
+  explicit AbsenceCursor(const std::vector<AbsenceDay>& days) : next_(days.begin()), end_(days.end()) {}
+
+  // Returns the absence on `date`, or nullptr. Dates must come in ascending order.
+  const AbsenceDay* On(Date date) {
+    while (next_ != end_ && next_->date < date) ++next_;
+    return next_ != end_ && next_->date == date ? &*next_ : nullptr;
+  }
+
+ private:
+  std::vector<AbsenceDay>::const_iterator next_;
+  std::vector<AbsenceDay>::const_iterator end_;
+};
 
 std::vector<Decision> ConsecutiveDecisions(const PlaybookRule& rule, size_t rule_index,
                                            const PlanningContext& context) {
   std::vector<Decision> decisions;
-  auto absences = AbsencesByDate(*context.absence_days);
+  AbsenceCursor absences(*context.absence_days);
   int streak = 0;
   Date streak_start;
   for (const auto& day : *context.enrolled_days) {
-    auto found = absences.find(day.date.days());
-    bool absent_all_day = found != absences.end() && found->second->amount >= day.units;
+    const AbsenceDay* absence = absences.On(day.date);
+    bool absent_all_day = absence != nullptr && absence->amount >= day.units;
     if (!absent_all_day) {
       streak = 0;
       continue;
@@ -72,14 +82,14 @@ std::vector<Decision> ConsecutiveDecisions(const PlaybookRule& rule, size_t rule
 std::vector<Decision> UnexcusedWindowDecisions(const PlaybookRule& rule, size_t rule_index,
                                                const PlanningContext& context) {
   std::vector<Decision> decisions;
-  auto absences = AbsencesByDate(*context.absence_days);
+  AbsenceCursor absences(*context.absence_days);
   const auto& days = *context.enrolled_days;
   std::vector<DayUnits> unexcused(days.size(), 0);
   DayUnits in_window = 0;
   bool was_met = false;
   for (size_t i = 0; i < days.size(); ++i) {
-    auto found = absences.find(days[i].date.days());
-    unexcused[i] = found == absences.end() ? 0 : found->second->unexcused;
+    const AbsenceDay* absence = absences.On(days[i].date);
+    unexcused[i] = absence == nullptr ? 0 : absence->unexcused;
     in_window += unexcused[i];
     if (i >= static_cast<size_t>(rule.window_days)) in_window -= unexcused[i - rule.window_days];
 

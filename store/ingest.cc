@@ -316,7 +316,11 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
       while (select_whole.Step()) whole_dirty_.insert({select_whole.Text(0), static_cast<int>(select_whole.Int(1))});
       whole_dirty_generation_ = generation;
     }
-    // A date with many changed students is marked whole instead.
+    std::erase_if(dirty_days, [&](const auto& day) {
+      const auto& [student, year, date] = day;
+      return whole_dirty_.count({student, year}) > 0 || dirty.count({student, year}) > 0;
+    });
+    // A date with many changed students is marked whole instead, as a new day's file does.
     std::map<std::pair<int, int32_t>, size_t> students_per_date;
     for (const auto& [student, year, date] : dirty_days) ++students_per_date[{year, date}];
     auto mark_date = db_.Prepare("INSERT OR IGNORE INTO dirty_date (school_year, date) VALUES (?, ?)");
@@ -325,7 +329,6 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
     }
     auto mark_day = db_.Prepare("INSERT OR IGNORE INTO dirty_day (school_year, student_id, date) VALUES (?, ?, ?)");
     for (const auto& [student, year, date] : dirty_days) {
-      if (whole_dirty_.count({student, year}) || dirty.count({student, year})) continue;
       if (students_per_date[{year, date}] >= kDirtyDateFrom) continue;
       mark_day.Bind(1, year).Bind(2, student).Bind(3, static_cast<int64_t>(date)).Run();
     }

@@ -11,6 +11,9 @@ namespace tiersync {
 
 namespace {
 
+// The status reason of a notice just queued.
+constexpr const char* kWaitingForRelease = "waiting for the release check";
+
 constexpr const char* kOutboxColumns =
     "id, idempotency_key, kind, action_id, role, title, notice_template, student_id, school_id, school_year, "
     "trigger_name, from_tier, to_tier, change_date, due_date, reason, rules_version, status, attempts, "
@@ -22,6 +25,18 @@ constexpr const char* kOutboxColumns =
 std::string OutboxSelect(const std::string& where_clause) {
   return std::string("SELECT ") + kOutboxColumns + " FROM outbox " + where_clause;
 }
+
+namespace {
+
+// OutboxSelect with every notice body read as '', for the tier engine, which never reads
+// one. A notice's body is about a kilobyte, most of the entry.
+std::string OutboxSelectWithoutBody(const std::string& where_clause) {
+  std::string columns = kOutboxColumns;
+  columns.replace(columns.find(" body,"), std::string(" body,").size(), " '' AS body,");
+  return "SELECT " + columns + " FROM outbox " + where_clause;
+}
+
+}  // namespace
 
 OutboxEntry ReadOutboxRow(const sqlite::Statement& row) {
   OutboxEntry entry;
@@ -64,7 +79,8 @@ OutboxEntry ReadOutboxRow(const sqlite::Statement& row) {
   return entry;
 }
 
-bool Store::InsertOutbox(const PlannedAction& action, int64_t tier_change_id, const std::string& rules_version) {
+std::optional<OutboxEntry> Store::InsertOutbox(const PlannedAction& action, int64_t tier_change_id,
+                                               const std::string& rules_version) {
   bool notice = action.kind == ActionKind::kNotice;
   auto& statement = Cached(
       "INSERT INTO outbox (idempotency_key, tier_change_id, kind, action_id, role, title, notice_template, "
@@ -101,14 +117,21 @@ bool Store::InsertOutbox(const PlannedAction& action, int64_t tier_change_id, co
       .Bind(26, action.occurrence)
       .Bind(27, action.hold_until.days())
       .Bind(28, notice ? outbox_status::kHeld : outbox_status::kPending)
-      .Bind(29, notice ? "waiting for the release check" : "");
+      .Bind(29, notice ? kWaitingForRelease : "");
   statement.Run();
-  return db_.Changes() > 0;
+  if (db_.Changes() == 0) return std::nullopt;
+  OutboxEntry entry;
+  entry.id = db_.LastInsertRowId();
+  entry.action = action;
+  entry.rules_version = rules_version;
+  entry.status = notice ? outbox_status::kHeld : outbox_status::kPending;
+  entry.status_reason = notice ? kWaitingForRelease : "";
+  return entry;
 }
 
 std::vector<OutboxEntry> Store::LoadStudentOutbox(const std::string& student_id, int school_year) {
   // Cached() keys statements by the address of their SQL text, so the text needs static storage.
-  static const std::string sql = OutboxSelect("WHERE school_year = ? AND student_id = ? ORDER BY id");
+  static const std::string sql = OutboxSelectWithoutBody("WHERE school_year = ? AND student_id = ? ORDER BY id");
   std::vector<OutboxEntry> entries;
   auto& statement = Cached(sql.c_str());
   statement.Bind(1, school_year).Bind(2, student_id);
@@ -119,7 +142,7 @@ std::vector<OutboxEntry> Store::LoadStudentOutbox(const std::string& student_id,
 std::unordered_map<std::string, std::vector<OutboxEntry>> Store::LoadAllStudentOutboxes(
     int school_year, const std::optional<StudentRange>& range) {
   std::unordered_map<std::string, std::vector<OutboxEntry>> entries;
-  auto statement = db_.Prepare(OutboxSelect(range ? "WHERE school_year = ? AND student_id BETWEEN ? AND ? ORDER BY student_id, id"
+  auto statement = db_.Prepare(OutboxSelectWithoutBody(range ? "WHERE school_year = ? AND student_id BETWEEN ? AND ? ORDER BY student_id, id"
                                                   : "WHERE school_year = ? ORDER BY student_id, id"));
   statement.Bind(1, school_year);
   if (range) statement.Bind(2, range->first).Bind(3, range->last);

@@ -265,9 +265,14 @@ std::map<std::string, std::vector<Enrollment>> Store::LoadAllEnrollments(int sch
       "SELECT student_id, school_id, entry_date, exit_date, grade FROM enrollment "
       "WHERE school_year = ? ORDER BY student_id, entry_date");
   statement.Bind(1, school_year);
+  // The rows come in id order, so each new student goes at the end of the map.
   while (statement.Step()) {
     Enrollment enrollment = ReadEnrollment(statement);
-    enrollments[enrollment.student_id].push_back(std::move(enrollment));
+    auto last = enrollments.empty() ? enrollments.end() : std::prev(enrollments.end());
+    if (last == enrollments.end() || last->first != enrollment.student_id) {
+      last = enrollments.emplace_hint(enrollments.end(), enrollment.student_id, std::vector<Enrollment>{});
+    }
+    last->second.push_back(std::move(enrollment));
   }
   return enrollments;
 }
@@ -354,8 +359,15 @@ std::map<std::string, StudentInputs> Store::LoadStudentInputs(int school_year,
       "SELECT student_id, school_id, entry_date, exit_date, grade FROM enrollment "
       "WHERE school_year = ? ORDER BY student_id, entry_date");
   enrollments.Bind(1, school_year);
+  // Both the rows and `only` are in id order, so one cursor checks each row's student.
+  std::optional<std::set<std::string>::const_iterator> wanted;
+  if (only != nullptr) wanted = only->cbegin();
   while (enrollments.Step()) {
-    if (only != nullptr && !only->count(enrollments.Text(0))) continue;
+    if (wanted) {
+      std::string_view student_id = enrollments.TextView(0);
+      while (*wanted != only->cend() && std::string_view(**wanted) < student_id) ++*wanted;
+      if (*wanted == only->cend() || std::string_view(**wanted) != student_id) continue;
+    }
     Enrollment enrollment = ReadEnrollment(enrollments);
     inputs[enrollment.student_id].enrollments.push_back(std::move(enrollment));
   }
@@ -525,7 +537,7 @@ std::map<std::string, TierStateRow> Store::LoadTierStates(int school_year) {
 void Store::ForEachTierState(int school_year, const std::function<void(const TierStateRow&)>& visit) {
   auto statement = db_.Prepare(
       "SELECT student_id, tier, as_of, school_id, enrolled, absent, excused, unexcused, rules_version, recheck_on, "
-      "accruing_school FROM tier_state WHERE school_year = ?");
+      "accruing_school FROM tier_state WHERE school_year = ? ORDER BY student_id");
   statement.Bind(1, school_year);
   TierStateRow row;
   while (statement.Step()) {

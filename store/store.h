@@ -232,16 +232,18 @@ class Store {
   int64_t InsertTierChange(const std::string& student_id, int school_year, const TierChange& change,
                            const std::string& reason, const std::string& rules_version, Date as_of);
   void SupersedeTierChange(int64_t id);
-  // Returns false when an entry with the same idempotency key exists already. A notice
-  // starts held; anything else starts pending. `tier_change_id` is 0 for decisions that
-  // are not tier changes.
-  bool InsertOutbox(const PlannedAction& action, int64_t tier_change_id, const std::string& rules_version);
+  // Returns the new entry, or nullopt when an entry with the same idempotency key exists
+  // already. A notice starts held; anything else starts pending. `tier_change_id` is 0 for
+  // decisions that are not tier changes.
+  std::optional<OutboxEntry> InsertOutbox(const PlannedAction& action, int64_t tier_change_id,
+                                          const std::string& rules_version);
 
   // --- Playbook state ----------------------------------------------------------------
-  // Every outbox entry of the student in the school year, oldest first.
+  // Every outbox entry of the student in the school year, oldest first, with notice bodies
+  // left empty: the tier engine, which reads these, needs none.
   std::vector<OutboxEntry> LoadStudentOutbox(const std::string& student_id, int school_year);
   // Returns the outbox entries of the school year by student, oldest first, for every
-  // student or for the students in `range` when it is given.
+  // student or for the students in `range` when it is given, with notice bodies left empty.
   std::unordered_map<std::string, std::vector<OutboxEntry>> LoadAllStudentOutboxes(
       int school_year, const std::optional<StudentRange>& range = std::nullopt);
   // Sets an entry's status and the reason; `issued_on` is written when given.
