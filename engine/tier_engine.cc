@@ -126,6 +126,9 @@ TierEngine::Recomputed TierEngine::RecomputeDirty(EngineStats& stats) {
   // After the dirty days, whose derivation removes rows of their own dates.
   RecomputeDirtyDates(dirty_dates, dirty, result, stats);
   RecomputeDirtyStudents(dirty, all_years, recomputed, stats);
+  // The changed students must be evaluated in full, not extended, by the next run of
+  // their school year: this run may evaluate another year, or stop before it commits.
+  for (const auto& key : result.changed) store_.RecheckStudentIn(key.school_year, key.student_id);
   transaction.Commit();
   return result;
 }

@@ -593,6 +593,13 @@ void Store::RecheckStudent(const std::string& student_id) {
       .Run();
 }
 
+void Store::RecheckStudentIn(int school_year, const std::string& student_id) {
+  Cached("UPDATE tier_state SET recheck_on = 0 WHERE school_year = ? AND student_id = ?")
+      .Bind(1, school_year)
+      .Bind(2, student_id)
+      .Run();
+}
+
 void Store::RecheckYear(int school_year) {
   db_.Prepare("UPDATE tier_state SET recheck_on = 0 WHERE school_year = ? AND recheck_on != 0")
       .Bind(1, school_year)

@@ -209,6 +209,8 @@ class Store {
   // Makes the next run evaluate the student in full in every school year, after a change
   // the tier engine does not see in the records (a profile, a completion, an approval).
   void RecheckStudent(const std::string& student_id);
+  // RecheckStudent for one school year.
+  void RecheckStudentIn(int school_year, const std::string& student_id);
   // Makes the next run evaluate every student of the school year in full.
   void RecheckYear(int school_year);
   // RecheckStudent for the student of an outbox entry.

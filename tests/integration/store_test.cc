@@ -162,6 +162,39 @@ TEST(Engine, RecomputesOnlyTheStudentWhoseRecordsChanged) {
   EXPECT_EQ(incremental.students_per_tier[1], 47u);
 }
 
+// A correction derived by a run for another school year must not be lost when its own
+// year's next run moves steady students forward by their enrolled days alone.
+TEST(Engine, CorrectionDerivedInAnotherYearIsEvaluated) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  SchoolYearStart year_start;
+  Snapshot snapshot = SmallSnapshot();
+  for (Date day = D("2022-08-22"); day <= D("2022-09-16"); day = day + 1) {
+    if (day.iso_weekday() <= 5) snapshot.calendar_days.push_back({"A", day, kUnitsPerDay});
+  }
+  snapshot.enrollments.push_back({"S1", "A", D("2022-08-22"), std::nullopt, "06"});
+  store->ApplySnapshot(snapshot, year_start);
+  EngineSettings settings{AttendanceRules::Defaults(), Playbook{}, year_start, "fingerprint-1"};
+  TierEngine engine(*store, settings);
+  engine.Run(D("2021-09-10"));
+  ASSERT_EQ(store->LoadTierStates(2021).at("S1").totals.absent, kUnitsPerDay);
+
+  // S1's absence is withdrawn, and the next sync runs in the following school year.
+  snapshot.cursor = "c2";
+  snapshot.events.erase(snapshot.events.begin());
+  ASSERT_EQ(store->ApplySnapshot(snapshot, year_start).deleted, 1u);
+  EngineStats next_year = engine.Run(D("2022-09-01"));
+  EXPECT_EQ(next_year.recomputed, 2u);  // S1 in 2021-2022, and in 2022-2023 at its first run
+
+  EngineStats later = engine.Run(D("2021-09-17"));
+  TierStateRow s1 = store->LoadTierStates(2021).at("S1");
+  EXPECT_EQ(s1.totals.absent, 0);
+  EXPECT_EQ(s1.totals.enrolled, 20 * kUnitsPerDay);
+  EXPECT_EQ(s1.tier, 1);
+  EXPECT_EQ(later.evaluated, 1u);  // S1; S2 is moved by its enrolled days alone
+  EXPECT_EQ(later.extended, 1u);
+}
+
 TEST(Engine, RulesChangeRecomputesEveryone) {
   TempDir dir;
   auto store = OpenStore(dir);
