@@ -86,6 +86,18 @@ void PlanRecheck(const std::vector<Enrollment>& enrollments, Date as_of, std::op
 
 TierEngine::TierEngine(Store& store, EngineSettings settings) : store_(store), settings_(std::move(settings)) {}
 
+std::optional<Date> TierEngine::LastAsOf(int school_year) {
+  auto stored = store_.Meta(LastAsOfKey(school_year));
+  if (!stored) return std::nullopt;
+  try {
+    return Date(static_cast<int32_t>(std::stol(*stored)));
+  } catch (const std::exception&) {
+    spdlog::warn("meta key {} has the invalid value '{}' (expected a day number); evaluating every student",
+                 LastAsOfKey(school_year), *stored);
+    return std::nullopt;
+  }
+}
+
 const CalendarSet& TierEngine::Calendars(int school_year) {
   auto found = calendars_.find(school_year);
   if (found == calendars_.end()) found = calendars_.emplace(school_year, store_.LoadCalendars(school_year)).first;
@@ -127,8 +139,17 @@ TierEngine::Recomputed TierEngine::RecomputeDirty(EngineStats& stats) {
   RecomputeDirtyDates(dirty_dates, dirty, result, stats);
   RecomputeDirtyStudents(dirty, all_years, recomputed, stats);
   // The changed students must be evaluated in full, not extended, by the next run of
-  // their school year: this run may evaluate another year, or stop before it commits.
-  for (const auto& key : result.changed) store_.RecheckStudentIn(key.school_year, key.student_id);
+  // their school year (pending_evaluation). Their stored absence dates stay valid only
+  // when every change came after the year's last run, as a new day's absences do.
+  std::set<StudentYear> history_changed(dirty.begin(), dirty.end());
+  for (const auto& [key, dates] : dirty_days) {
+    auto last = LastAsOf(key.school_year);
+    if (!last || std::any_of(dates.begin(), dates.end(), [&](Date date) { return !(*last < date); })) {
+      history_changed.insert(key);
+    }
+  }
+  history_changed.insert(result.changed_before_last_run.begin(), result.changed_before_last_run.end());
+  for (const auto& key : result.changed) store_.MarkPendingEvaluation(key, history_changed.count(key) > 0);
   transaction.Commit();
   return result;
 }
@@ -175,8 +196,13 @@ void TierEngine::RecomputeDirtyDates(const std::map<int, std::vector<Date>>& dir
     std::map<std::string, std::vector<Enrollment>> enrollments = store_.LoadAllEnrollments(year);
     const CalendarSet& calendars = Calendars(year);
     StudentYear key{"", year};
+    std::optional<Date> last = LastAsOf(year);
     for (Date date : dates) {
-      for (auto& student_id : store_.ClearDerivedOfDate(year, date)) result.changed.insert({std::move(student_id), year});
+      bool before_last_run = !last || !(*last < date);
+      for (auto& student_id : store_.ClearDerivedOfDate(year, date)) {
+        if (before_last_run) result.changed_before_last_run.insert({student_id, year});
+        result.changed.insert({std::move(student_id), year});
+      }
       // The students come in id order, as the enrollments do, so one cursor finds them.
       auto enrollment = enrollments.cbegin();
       store_.ForEachStudentOn(year, date, [&](std::vector<AttendanceEvent>& events) {
@@ -189,7 +215,10 @@ void TierEngine::RecomputeDirtyDates(const std::map<int, std::vector<Date>>& dir
             DeriveAbsences(enrolled ? enrollment->second : kNoEnrollments, events, calendars, settings_.rules);
         stats.kept_aside += absences.kept_aside.size();
         if (absences.days.empty() && absences.kept_aside.empty()) return;
-        if (!absences.days.empty()) result.changed.insert(key);
+        if (!absences.days.empty()) {
+          result.changed.insert(key);
+          if (before_last_run) result.changed_before_last_run.insert(key);
+        }
         store_.InsertDerived(key, absences);
       });
     }
@@ -314,6 +343,7 @@ std::vector<TierChangeRow> TierEngine::RecordedChanges(const std::string& studen
 }
 
 void TierEngine::ExtendSteadyStudents(int school_year, Date last_as_of, Date as_of, std::set<std::string>& to_evaluate,
+                                      std::map<std::string, std::vector<Date>>& known_absence_dates,
                                       EngineStats& stats) {
   const CalendarSet& calendars = Calendars(school_year);
   // The units of each school's instructional days after the last as-of date, up to this one.
@@ -338,26 +368,31 @@ void TierEngine::ExtendSteadyStudents(int school_year, Date last_as_of, Date as_
   auto chosen = to_evaluate.cbegin();
   store_.ForEachTierState(school_year, [&](const TierStateRow& row) {
     while (chosen != to_evaluate.cend() && *chosen < row.student_id) ++chosen;
-    if (chosen != to_evaluate.cend() && *chosen == row.student_id) return;
-    if (row.as_of != last_as_of || !(as_of < row.recheck_on)) {
-      to_evaluate.insert(row.student_id);
+    bool chosen_already = chosen != to_evaluate.cend() && *chosen == row.student_id;
+    bool evaluate = chosen_already;
+    if (!evaluate && (row.as_of != last_as_of || !(as_of < row.recheck_on))) {
+      evaluate = true;
       ++due;
-      return;
     }
     // With no absence since the last run only the enrolled days grow. The tier is checked
     // at the end of each of them, as BuildTimeline does.
     DayUnits enrolled = row.totals.enrolled;
-    if (!row.accruing_school.empty()) {
+    if (!evaluate && !row.accruing_school.empty()) {
       for (DayUnits units : days_at(row.accruing_school)) {
         enrolled += units;
         if (ClassifyTier(row.totals.absent, enrolled, settings_.rules) != row.tier) {
-          to_evaluate.insert(row.student_id);
+          evaluate = true;
           ++tier_moved;
-          return;
+          break;
         }
       }
     }
-    extended.emplace_back(row.student_id, enrolled);
+    if (!evaluate) {
+      extended.emplace_back(row.student_id, enrolled);
+      return;
+    }
+    if (!chosen_already) to_evaluate.insert(row.student_id);
+    if (row.absence_dates && row.as_of == last_as_of) known_absence_dates.emplace(row.student_id, *row.absence_dates);
   });
   for (const auto& [student_id, enrolled] : extended) store_.ExtendTierState(school_year, student_id, as_of, enrolled);
   stats.extended = extended.size();
@@ -388,15 +423,7 @@ EngineStats TierEngine::Run(Date as_of) {
   // every student's percentage moves, but for most students that only adds enrolled days
   // (ExtendSteadyStudents); the rest are evaluated in full. A rules change, an earlier
   // as-of date or a first run evaluates everyone.
-  std::optional<Date> last_as_of;
-  if (auto stored = store_.Meta(LastAsOfKey(school_year))) {
-    try {
-      last_as_of = Date(static_cast<int32_t>(std::stol(*stored)));
-    } catch (const std::exception&) {
-      spdlog::warn("meta key {} has the invalid value '{}' (expected a day number); evaluating every student",
-                   LastAsOfKey(school_year), *stored);
-    }
-  }
+  std::optional<Date> last_as_of = LastAsOf(school_year);
   bool same_as_of = last_as_of && *last_as_of == as_of;
   bool extend = settings_.extend_steady_students && !rules_changed && !year_derived_whole && last_as_of &&
                 *last_as_of < as_of;
@@ -404,10 +431,15 @@ EngineStats TierEngine::Run(Date as_of) {
 
   sqlite::Transaction transaction(store_.db());
   std::set<std::string> to_evaluate;
+  std::map<std::string, std::vector<Date>> known_absence_dates;
+  // Pending from this run's derivation or an earlier one that did not evaluate this year.
+  std::map<std::string, bool> pending = store_.PendingEvaluations(school_year);
   if (!evaluate_all) {
-    const std::set<StudentYear>& students = extend ? recomputed.changed : recomputed.derived;
-    for (const auto& key : students) {
-      if (key.school_year == school_year) to_evaluate.insert(key.student_id);
+    for (const auto& [student_id, history_changed] : pending) to_evaluate.insert(to_evaluate.end(), student_id);
+    if (!extend) {
+      for (const auto& key : recomputed.derived) {
+        if (key.school_year == school_year) to_evaluate.insert(key.student_id);
+      }
     }
   }
   if (extend) {
@@ -417,10 +449,25 @@ EngineStats TierEngine::Run(Date as_of) {
     for (auto& student_id : store_.StudentsEnteringBetween(school_year, *last_as_of + 1, as_of)) {
       to_evaluate.insert(std::move(student_id));
     }
-    ExtendSteadyStudents(school_year, *last_as_of, as_of, to_evaluate, stats);
+    ExtendSteadyStudents(school_year, *last_as_of, as_of, to_evaluate, known_absence_dates, stats);
+    for (const auto& [student_id, history_changed] : pending) {
+      if (history_changed) known_absence_dates.erase(student_id);
+    }
   }
-  std::map<std::string, StudentInputs> inputs =
-      evaluate_all ? store_.LoadStudentInputs(school_year) : store_.LoadStudentInputs(school_year, &to_evaluate);
+  std::map<std::string, StudentInputs> inputs;
+  if (evaluate_all) {
+    inputs = store_.LoadStudentInputs(school_year);
+  } else if (known_absence_dates.empty()) {
+    inputs = store_.LoadStudentInputs(school_year, &to_evaluate);
+  } else {
+    // Students whose absence dates are known are read on those dates and the new ones.
+    inputs = store_.LoadStudentInputsOnDates(school_year, known_absence_dates, *last_as_of, as_of);
+    std::set<std::string> others;
+    for (const auto& student_id : to_evaluate) {
+      if (!known_absence_dates.count(student_id)) others.insert(student_id);
+    }
+    if (!others.empty()) inputs.merge(store_.LoadStudentInputs(school_year, &others));
+  }
 
   // Evaluating many students reads their recorded changes and playbook inputs in a few
   // queries instead of several per student. Recorded changes and outbox entries, the
@@ -490,6 +537,11 @@ EngineStats TierEngine::Run(Date as_of) {
         RecordChanges(student_id, school_year, student_inputs, timeline, enrolled_days, as_of, stats);
     TierStateRow row{student_id, tier.tier, as_of, tier.school_id, tier.totals, settings_.rules.version};
     PlanRecheck(student_inputs.enrollments, as_of, next_decision, row);
+    // Up to as-of only: a later run reads the days after this as-of date by date.
+    row.absence_dates.emplace();
+    for (const auto& day : student_inputs.absence_days) {
+      if (!(as_of < day.date)) row.absence_dates->push_back(day.date);
+    }
     store_.SaveTierState(school_year, row);
     ++tier_counts[tier.tier];
     ++stats.evaluated;
@@ -499,6 +551,7 @@ EngineStats TierEngine::Run(Date as_of) {
   }
   // The next school year's playbook reads this year's tiers (last_year_tier_at_least).
   store_.RecheckYear(school_year + 1);
+  store_.ClearPendingEvaluations(school_year);
   store_.SetMeta(LastAsOfKey(school_year), std::to_string(as_of.days()));
   store_.SetMeta(FingerprintKey(school_year), settings_.rules_fingerprint);
   store_.SetMeta(TierCountsKey(school_year), FormatTierCounts(tier_counts));

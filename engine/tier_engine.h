@@ -82,10 +82,12 @@ class TierEngine {
   const EngineSettings& settings() const { return settings_; }
 
  private:
-  // What RecomputeDirty did.
+  // The students RecomputeDirty derived, and which of them changed.
   struct Recomputed {
     std::set<StudentYear> derived;  // student-years derived again
     std::set<StudentYear> changed;  // among them, those whose absence days may differ now
+    // Among those, the ones changed by a dirty date no later than the year's last run.
+    std::set<StudentYear> changed_before_last_run;
     std::vector<int> whole_years;   // school years derived whole
   };
   // Derives the dirty student-days and students again.
@@ -104,6 +106,9 @@ class TierEngine {
   // The student's active recorded changes, from recorded_changes_ when a run loaded them all.
   std::vector<TierChangeRow> RecordedChanges(const std::string& student_id, int school_year);
   const CalendarSet& Calendars(int school_year);
+  // The as-of date of the school year's last run, from meta; nullopt before the first or
+  // when meta's value is invalid.
+  std::optional<Date> LastAsOf(int school_year);
   // Students per tier at the last run of the school year, from meta, or counted from
   // tier_state when meta has none.
   std::map<int, size_t> StoredTierCounts(int school_year);
@@ -114,9 +119,10 @@ class TierEngine {
   // Moves the students of the school year who need no full evaluation from `last_as_of` to
   // `as_of` by adding the enrolled days in between, and adds every other student with a
   // tier_state row to `to_evaluate`. Students with absence days or enrollments beginning
-  // in between must be in `to_evaluate` already.
+  // in between must be in `to_evaluate` already. Adds the stored absence dates of the
+  // students to evaluate to `known_absence_dates` where they are still valid.
   void ExtendSteadyStudents(int school_year, Date last_as_of, Date as_of, std::set<std::string>& to_evaluate,
-                            EngineStats& stats);
+                            std::map<std::string, std::vector<Date>>& known_absence_dates, EngineStats& stats);
   // `enrolled_days` are the student's EnrolledDays up to `as_of`. Returns the next date a
   // decision is due without new data (ApplyPlaybook).
   std::optional<Date> RecordChanges(const std::string& student_id, int school_year, const StudentInputs& inputs,

@@ -404,6 +404,23 @@ ORDER BY school_year, date, student_id;
 DROP TABLE absence_day;
 ALTER TABLE absence_day_v3 RENAME TO absence_day;
 )sql",
+      R"sql(
+-- The dates of the student's absence days at the last evaluation, as day numbers joined by
+-- ','; NULL when unknown or changed since. A run that evaluates the student again reads
+-- those dates and the ones since the last run, instead of every date of the year.
+ALTER TABLE tier_state ADD COLUMN absence_dates TEXT;
+
+-- Students whose absence days a run derived again and whose evaluation is still to come:
+-- the run may evaluate another school year, or stop before its evaluation commits. The
+-- next run of the school year evaluates them in full. history_changed is 1 when a day up
+-- to that year's last as-of date changed, which makes absence_dates invalid.
+CREATE TABLE pending_evaluation (
+  school_year     INTEGER NOT NULL,
+  student_id      TEXT NOT NULL,
+  history_changed INTEGER NOT NULL,
+  PRIMARY KEY (school_year, student_id)
+) WITHOUT ROWID;
+)sql",
   };
   return kMigrations;
 }

@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -213,6 +214,31 @@ Enrollment ReadEnrollment(const sqlite::Statement& statement) {
   return enrollment;
 }
 
+// Returns the day numbers joined by ',', the form of tier_state.absence_dates.
+std::string FormatDayList(const std::vector<Date>& dates) {
+  std::string text;
+  for (Date date : dates) {
+    if (!text.empty()) text += ',';
+    text += std::to_string(date.days());
+  }
+  return text;
+}
+
+// Returns nullopt for text FormatDayList did not write, so the caller reads every date.
+std::optional<std::vector<Date>> ParseDayList(std::string_view text) {
+  std::vector<Date> dates;
+  while (!text.empty()) {
+    size_t comma = text.find(',');
+    std::string_view item = text.substr(0, comma);
+    int32_t day = 0;
+    auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), day);
+    if (error != std::errc() || end != item.data() + item.size()) return std::nullopt;
+    dates.push_back(Date(day));
+    text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+  }
+  return dates;
+}
+
 AbsenceDay ReadAbsenceDay(const sqlite::Statement& statement, int first) {
   AbsenceDay day;
   day.date = Date(static_cast<int32_t>(statement.Int(first)));
@@ -330,6 +356,38 @@ std::map<StudentYear, std::vector<AttendanceEvent>> Store::LoadDirtyDayEvents() 
   return events;
 }
 
+std::map<std::string, StudentInputs> Store::LoadStudentInputsOnDates(
+    int school_year, const std::map<std::string, std::vector<Date>>& known_dates, Date known_until, Date last) {
+  std::map<std::string, StudentInputs> inputs;
+  std::vector<Date> new_dates;
+  auto& later = Cached("SELECT date FROM event_date WHERE school_year = ? AND date > ? AND date <= ? ORDER BY date");
+  later.Bind(1, school_year).Bind(2, known_until.days()).Bind(3, last.days());
+  while (later.Step()) new_dates.push_back(Date(static_cast<int32_t>(later.Int(0))));
+  later.Reset();
+
+  auto& enrollments = Cached(
+      "SELECT student_id, school_id, entry_date, exit_date, grade FROM enrollment "
+      "WHERE student_id = ? AND school_year = ? ORDER BY entry_date");
+  auto& absence = Cached(
+      "SELECT date, school_id, amount, excused, unexcused FROM absence_day "
+      "WHERE school_year = ? AND date = ? AND student_id = ?");
+  for (const auto& [student_id, known] : known_dates) {
+    auto& entry = inputs[student_id];
+    enrollments.Bind(1, student_id).Bind(2, school_year);
+    while (enrollments.Step()) entry.enrollments.push_back(ReadEnrollment(enrollments));
+    enrollments.Reset();
+    const std::vector<Date>& later_dates = new_dates;
+    for (const std::vector<Date>* list : {&known, &later_dates}) {
+      for (Date date : *list) {
+        absence.Bind(1, school_year).Bind(2, date.days()).Bind(3, student_id);
+        if (absence.Step()) entry.absence_days.push_back(ReadAbsenceDay(absence, 0));
+        absence.Reset();
+      }
+    }
+  }
+  return inputs;
+}
+
 std::map<std::string, StudentInputs> Store::LoadStudentInputs(int school_year,
                                                               const std::set<std::string>* only) {
   std::map<std::string, StudentInputs> inputs;
@@ -360,13 +418,13 @@ std::map<std::string, StudentInputs> Store::LoadStudentInputs(int school_year,
       "WHERE school_year = ? ORDER BY student_id, entry_date");
   enrollments.Bind(1, school_year);
   // Both the rows and `only` are in id order, so one cursor checks each row's student.
-  std::optional<std::set<std::string>::const_iterator> wanted;
-  if (only != nullptr) wanted = only->cbegin();
+  std::optional<std::set<std::string>::const_iterator> next_only;
+  if (only != nullptr) next_only = only->cbegin();
   while (enrollments.Step()) {
-    if (wanted) {
+    if (next_only) {
       std::string_view student_id = enrollments.TextView(0);
-      while (*wanted != only->cend() && std::string_view(**wanted) < student_id) ++*wanted;
-      if (*wanted == only->cend() || std::string_view(**wanted) != student_id) continue;
+      while (*next_only != only->cend() && std::string_view(**next_only) < student_id) ++*next_only;
+      if (*next_only == only->cend() || std::string_view(**next_only) != student_id) continue;
     }
     Enrollment enrollment = ReadEnrollment(enrollments);
     inputs[enrollment.student_id].enrollments.push_back(std::move(enrollment));
@@ -537,7 +595,7 @@ std::map<std::string, TierStateRow> Store::LoadTierStates(int school_year) {
 void Store::ForEachTierState(int school_year, const std::function<void(const TierStateRow&)>& visit) {
   auto statement = db_.Prepare(
       "SELECT student_id, tier, as_of, school_id, enrolled, absent, excused, unexcused, rules_version, recheck_on, "
-      "accruing_school FROM tier_state WHERE school_year = ? ORDER BY student_id");
+      "accruing_school, absence_dates FROM tier_state WHERE school_year = ? ORDER BY student_id");
   statement.Bind(1, school_year);
   TierStateRow row;
   while (statement.Step()) {
@@ -549,6 +607,8 @@ void Store::ForEachTierState(int school_year, const std::function<void(const Tie
     row.rules_version.assign(statement.TextView(8));
     row.recheck_on = Date(static_cast<int32_t>(statement.Int(9)));
     row.accruing_school.assign(statement.TextView(10));
+    row.absence_dates.reset();
+    if (!statement.IsNull(11)) row.absence_dates = ParseDayList(statement.TextView(11));
     visit(row);
   }
 }
@@ -556,11 +616,13 @@ void Store::ForEachTierState(int school_year, const std::function<void(const Tie
 void Store::SaveTierState(int school_year, const TierStateRow& row) {
   Cached(
          "INSERT INTO tier_state (student_id, school_year, as_of, tier, school_id, enrolled, absent, excused, "
-         "unexcused, rules_version, recheck_on, accruing_school) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+         "unexcused, rules_version, recheck_on, accruing_school, absence_dates) "
+         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
          "ON CONFLICT (school_year, student_id) DO UPDATE SET as_of = excluded.as_of, tier = excluded.tier, "
          "school_id = excluded.school_id, enrolled = excluded.enrolled, absent = excluded.absent, "
          "excused = excluded.excused, unexcused = excluded.unexcused, rules_version = excluded.rules_version, "
-         "recheck_on = excluded.recheck_on, accruing_school = excluded.accruing_school")
+         "recheck_on = excluded.recheck_on, accruing_school = excluded.accruing_school, "
+         "absence_dates = excluded.absence_dates")
       .Bind(1, row.student_id)
       .Bind(2, school_year)
       .Bind(3, row.as_of.days())
@@ -573,6 +635,7 @@ void Store::SaveTierState(int school_year, const TierStateRow& row) {
       .Bind(10, row.rules_version)
       .Bind(11, row.recheck_on.days())
       .Bind(12, row.accruing_school)
+      .Bind(13, row.absence_dates ? std::optional<std::string>(FormatDayList(*row.absence_dates)) : std::nullopt)
       .Run();
 }
 
@@ -593,11 +656,27 @@ void Store::RecheckStudent(const std::string& student_id) {
       .Run();
 }
 
-void Store::RecheckStudentIn(int school_year, const std::string& student_id) {
-  Cached("UPDATE tier_state SET recheck_on = 0 WHERE school_year = ? AND student_id = ?")
-      .Bind(1, school_year)
-      .Bind(2, student_id)
+void Store::MarkPendingEvaluation(const StudentYear& key, bool history_changed) {
+  Cached("INSERT INTO pending_evaluation (school_year, student_id, history_changed) VALUES (?, ?, ?) "
+         "ON CONFLICT (school_year, student_id) DO UPDATE SET "
+         "history_changed = MAX(history_changed, excluded.history_changed)")
+      .Bind(1, key.school_year)
+      .Bind(2, key.student_id)
+      .Bind(3, history_changed ? 1 : 0)
       .Run();
+}
+
+std::map<std::string, bool> Store::PendingEvaluations(int school_year) {
+  std::map<std::string, bool> pending;
+  auto statement = db_.Prepare(
+      "SELECT student_id, history_changed FROM pending_evaluation WHERE school_year = ? ORDER BY student_id");
+  statement.Bind(1, school_year);
+  while (statement.Step()) pending.emplace_hint(pending.end(), statement.Text(0), statement.Int(1) != 0);
+  return pending;
+}
+
+void Store::ClearPendingEvaluations(int school_year) {
+  db_.Prepare("DELETE FROM pending_evaluation WHERE school_year = ?").Bind(1, school_year).Run();
 }
 
 void Store::RecheckYear(int school_year) {

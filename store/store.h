@@ -65,6 +65,9 @@ struct TierStateRow {
   // Until recheck_on, the school whose instructional days the student accrues as enrolled
   // days; empty when the student accrues none.
   std::string accruing_school;
+  // The dates of the student's absence days at the last evaluation, in order; nullopt
+  // when unknown or changed since.
+  std::optional<std::vector<Date>> absence_dates;
 };
 
 struct TierChangeRow {
@@ -174,6 +177,11 @@ class Store {
   void ForEachStudentOn(int school_year, Date date, const std::function<void(std::vector<AttendanceEvent>&)>& visit);
   // The events on the dirty days, by student-year, in LoadEvents order.
   std::map<StudentYear, std::vector<AttendanceEvent>> LoadDirtyDayEvents();
+  // LoadStudentInputs for students whose absence days up to `known_until` are on known
+  // dates: each student's rows are read on those dates and on the dates with events after
+  // `known_until`, up to `last`.
+  std::map<std::string, StudentInputs> LoadStudentInputsOnDates(
+      int school_year, const std::map<std::string, std::vector<Date>>& known_dates, Date known_until, Date last);
   // Enrollments and derived absence days for the school year. With `only`, for those
   // students; otherwise for every student with an enrollment that year.
   std::map<std::string, StudentInputs> LoadStudentInputs(int school_year,
@@ -209,8 +217,11 @@ class Store {
   // Makes the next run evaluate the student in full in every school year, after a change
   // the tier engine does not see in the records (a profile, a completion, an approval).
   void RecheckStudent(const std::string& student_id);
-  // RecheckStudent for one school year.
-  void RecheckStudentIn(int school_year, const std::string& student_id);
+  // Records that the student-year's absence days changed and it awaits a full evaluation.
+  void MarkPendingEvaluation(const StudentYear& key, bool history_changed);
+  // The school year's students awaiting a full evaluation, with their history_changed flag.
+  std::map<std::string, bool> PendingEvaluations(int school_year);
+  void ClearPendingEvaluations(int school_year);
   // Makes the next run evaluate every student of the school year in full.
   void RecheckYear(int school_year);
   // RecheckStudent for the student of an outbox entry.
