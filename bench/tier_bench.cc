@@ -255,7 +255,7 @@ int main(int argc, char** argv) {
   }
   int rest_count = static_cast<int>(rest.size());
   benchmark::Initialize(&rest_count, rest.data());
-  // Warnings only, unless SPDLOG_LEVEL asks for more, e.g. SPDLOG_LEVEL=debug.
+  // Warnings only, unless SPDLOG_LEVEL sets another level, e.g. SPDLOG_LEVEL=debug.
   spdlog::set_level(spdlog::level::warn);
   spdlog::cfg::load_env_levels();
 

@@ -79,12 +79,12 @@ std::vector<PlannedAction> PlanStudent(const Playbook& playbook, const PlanningC
 std::optional<std::string> NoticeIneligibility(const Playbook& playbook, const PlannedAction& notice,
                                                const PlanningContext& context);
 
-// The first date after the context's as-of date on which PlanStudent or the notice review
-// could decide differently for this student although the student's records, enrollments,
-// profile and task completions stay as they are and the tier does not change: the next
-// plan review, a task turning overdue, a held notice's release, a min_days_enrolled
-// condition still to be met. `prior_actions` must hold the student's outbox as the run
-// left it. nullopt when no date is due.
+// Returns the first date after the context's as-of date on which PlanStudent or the notice
+// review could decide differently for this student with no new data. "No new data" means
+// the same records, enrollments, profile and task completions, and no tier change. Such a
+// date is the next plan review, a task turning overdue, a held notice's release, or any day
+// while a min_days_enrolled condition is unmet. `prior_actions` must be the student's outbox
+// as the run left it. Returns nullopt when no date is due.
 std::optional<Date> NextDecisionDate(const Playbook& playbook, const PlanningContext& context);
 
 // The tier the timeline puts the student in at the end of `date`.

@@ -40,10 +40,17 @@ std::vector<int64_t> UpdateDeadLetters(sqlite::Database& db, const std::vector<i
     while (select.Step()) targets.push_back(select.Int(0));
   }
   auto update = db.Prepare(std::string("UPDATE outbox SET ") + set_clause + " WHERE id = ? AND status = 'dead'");
+  // A pending notice may be checked again at every run (NextDecisionDate), so its student
+  // is evaluated in full at the next one.
+  auto recheck = db.Prepare(
+      "UPDATE tier_state SET recheck_on = 0 WHERE school_year = (SELECT school_year FROM outbox WHERE id = ?1) "
+      "AND student_id = (SELECT student_id FROM outbox WHERE id = ?1)");
   std::vector<int64_t> changed;
   for (int64_t id : targets) {
     update.Bind(1, id).Run();
-    if (db.Changes() > 0) changed.push_back(id);
+    if (db.Changes() == 0) continue;
+    changed.push_back(id);
+    recheck.Bind(1, id).Run();
   }
   transaction.Commit();
   return changed;

@@ -195,6 +195,31 @@ TEST(Engine, CorrectionDerivedInAnotherYearIsEvaluated) {
   EXPECT_EQ(later.extended, 1u);
 }
 
+// A retried dead letter is pending again, and a pending notice may need checking at every
+// run, so its student is evaluated in full at the next one.
+TEST(Store, RetriedDeadLetterRechecksStudent) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  store->db().Exec(
+      "INSERT INTO tier_change (id, student_id, school_year, change_date, from_tier, to_tier, occurrence, reason, "
+      "rules_version, recorded_as_of, recorded_at) VALUES (1, 'S1', 2021, 18900, 1, 3, 1, 'r', 'v', 18900, 'x')");
+  store->db().Exec(
+      "INSERT INTO outbox (idempotency_key, tier_change_id, kind, action_id, role, title, notice_template, "
+      "student_id, school_id, school_year, trigger_name, from_tier, to_tier, change_date, due_date, reason, "
+      "rules_version, status, created_at) VALUES ('k1', 1, 'notice', 'letter', 'attendance_clerk', 'Letter', "
+      "'letter', 'S1', 'A', 2021, 'tier_entered', 1, 3, 18900, 18905, 'r', 'v', 'dead', 'x')");
+  TierStateRow row;
+  row.student_id = "S1";
+  row.tier = 3;
+  row.as_of = D("2021-09-17");
+  row.school_id = "A";
+  row.recheck_on = D("2021-10-01");
+  store->SaveTierState(2021, row);
+
+  EXPECT_EQ(store->RetryDeadLetters({}).size(), 1u);
+  EXPECT_EQ(store->LoadTierStates(2021).at("S1").recheck_on, Date());
+}
+
 TEST(Engine, RulesChangeRecomputesEveryone) {
   TempDir dir;
   auto store = OpenStore(dir);
