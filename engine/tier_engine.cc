@@ -141,15 +141,29 @@ TierEngine::Recomputed TierEngine::RecomputeDirty(EngineStats& stats) {
   // The changed students must be evaluated in full, not extended, by the next run of
   // their school year (pending_evaluation). Their stored absence dates stay valid only
   // when every change came after the year's last run, as a new day's absences do.
-  std::set<StudentYear> history_changed(dirty.begin(), dirty.end());
+  // nullopt marks a change on dates not known (an enrollment or calendar change).
+  std::map<StudentYear, std::optional<std::vector<Date>>> history;
+  for (const auto& key : dirty) history[key] = std::nullopt;
   for (const auto& [key, dates] : dirty_days) {
     auto last = LastAsOf(key.school_year);
-    if (!last || std::any_of(dates.begin(), dates.end(), [&](Date date) { return !(*last < date); })) {
-      history_changed.insert(key);
+    if (!last) {
+      history[key] = std::nullopt;
+      continue;
     }
+    std::vector<Date> earlier;
+    for (Date date : dates) {
+      if (!(*last < date)) earlier.push_back(date);
+    }
+    if (!earlier.empty()) history.emplace(key, std::move(earlier));
   }
-  history_changed.insert(result.changed_before_last_run.begin(), result.changed_before_last_run.end());
-  for (const auto& key : result.changed) store_.MarkPendingEvaluation(key, history_changed.count(key) > 0);
+  for (const auto& [key, dates] : result.changed_before_last_run) {
+    auto [entry, inserted] = history.try_emplace(key, std::vector<Date>{});
+    if (entry->second) entry->second->insert(entry->second->end(), dates.begin(), dates.end());
+  }
+  for (const auto& key : result.changed) {
+    auto found = history.find(key);
+    store_.MarkPendingEvaluation(key, found == history.end() ? nullptr : &found->second);
+  }
   transaction.Commit();
   return result;
 }
@@ -200,7 +214,7 @@ void TierEngine::RecomputeDirtyDates(const std::map<int, std::vector<Date>>& dir
     for (Date date : dates) {
       bool before_last_run = !last || !(*last < date);
       for (auto& student_id : store_.ClearDerivedOfDate(year, date)) {
-        if (before_last_run) result.changed_before_last_run.insert({student_id, year});
+        if (before_last_run) result.changed_before_last_run[{student_id, year}].push_back(date);
         result.changed.insert({std::move(student_id), year});
       }
       // The students come in id order, as the enrollments do, so one cursor finds them.
@@ -217,7 +231,7 @@ void TierEngine::RecomputeDirtyDates(const std::map<int, std::vector<Date>>& dir
         if (absences.days.empty() && absences.kept_aside.empty()) return;
         if (!absences.days.empty()) {
           result.changed.insert(key);
-          if (before_last_run) result.changed_before_last_run.insert(key);
+          if (before_last_run) result.changed_before_last_run[key].push_back(date);
         }
         store_.InsertDerived(key, absences);
       });
@@ -433,13 +447,19 @@ EngineStats TierEngine::Run(Date as_of) {
   std::set<std::string> to_evaluate;
   std::map<std::string, std::vector<Date>> known_absence_dates;
   // Pending from this run's derivation or an earlier one that did not evaluate this year.
-  std::map<std::string, bool> pending = store_.PendingEvaluations(school_year);
+  std::map<std::string, PendingEvaluation> pending = store_.PendingEvaluations(school_year);
   if (!evaluate_all) {
-    for (const auto& [student_id, history_changed] : pending) to_evaluate.insert(to_evaluate.end(), student_id);
+    for (const auto& [student_id, entry] : pending) to_evaluate.insert(to_evaluate.end(), student_id);
     if (!extend) {
       for (const auto& key : recomputed.derived) {
         if (key.school_year == school_year) to_evaluate.insert(key.student_id);
       }
+    }
+  }
+  if (same_as_of && !evaluate_all && to_evaluate.size() < kBulkLoadStudents) {
+    for (const auto& student_id : to_evaluate) {
+      auto row = store_.LoadTierState(school_year, student_id);
+      if (row && row->absence_dates && row->as_of == as_of) known_absence_dates.emplace(student_id, *row->absence_dates);
     }
   }
   if (extend) {
@@ -450,9 +470,19 @@ EngineStats TierEngine::Run(Date as_of) {
       to_evaluate.insert(std::move(student_id));
     }
     ExtendSteadyStudents(school_year, *last_as_of, as_of, to_evaluate, known_absence_dates, stats);
-    for (const auto& [student_id, history_changed] : pending) {
-      if (history_changed) known_absence_dates.erase(student_id);
+  }
+  // A changed day up to the last run is read too, or every date when it is not known.
+  for (const auto& [student_id, entry] : pending) {
+    auto known = known_absence_dates.find(student_id);
+    if (known == known_absence_dates.end() || !entry.history_changed) continue;
+    if (!entry.changed_dates) {
+      known_absence_dates.erase(known);
+      continue;
     }
+    std::vector<Date>& dates = known->second;
+    dates.insert(dates.end(), entry.changed_dates->begin(), entry.changed_dates->end());
+    std::sort(dates.begin(), dates.end());
+    dates.erase(std::unique(dates.begin(), dates.end()), dates.end());
   }
   std::map<std::string, StudentInputs> inputs;
   if (evaluate_all) {
@@ -461,7 +491,7 @@ EngineStats TierEngine::Run(Date as_of) {
     inputs = store_.LoadStudentInputs(school_year, &to_evaluate);
   } else {
     // Students whose absence dates are known are read on those dates and the new ones.
-    inputs = store_.LoadStudentInputsOnDates(school_year, known_absence_dates, *last_as_of, as_of);
+    inputs = store_.LoadStudentInputsOnDates(school_year, known_absence_dates, last_as_of.value_or(as_of), as_of);
     std::set<std::string> others;
     for (const auto& student_id : to_evaluate) {
       if (!known_absence_dates.count(student_id)) others.insert(student_id);

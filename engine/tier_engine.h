@@ -86,8 +86,9 @@ class TierEngine {
   struct Recomputed {
     std::set<StudentYear> derived;  // student-years derived again
     std::set<StudentYear> changed;  // among them, those whose absence days may differ now
-    // Among those, the ones changed by a dirty date no later than the year's last run.
-    std::set<StudentYear> changed_before_last_run;
+    // Among those, the ones changed by a dirty date no later than the year's last run, with
+    // those dates.
+    std::map<StudentYear, std::vector<Date>> changed_before_last_run;
     std::vector<int> whole_years;   // school years derived whole
   };
   // Derives the dirty student-days and students again.

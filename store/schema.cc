@@ -421,6 +421,12 @@ CREATE TABLE pending_evaluation (
   PRIMARY KEY (school_year, student_id)
 ) WITHOUT ROWID;
 )sql",
+      R"sql(
+-- With history_changed 1, the dates up to the last run whose absence days changed, as day
+-- numbers joined by ','; NULL when not known (an enrollment or calendar changed). The next
+-- evaluation reads the stored absence dates and these instead of every date of the year.
+ALTER TABLE pending_evaluation ADD COLUMN changed_dates TEXT;
+)sql",
   };
   return kMigrations;
 }

@@ -239,6 +239,20 @@ std::optional<std::vector<Date>> ParseDayList(std::string_view text) {
   return dates;
 }
 
+TierStateRow ReadTierStateRow(const sqlite::Statement& statement) {
+  TierStateRow row;
+  row.student_id = statement.Text(0);
+  row.tier = static_cast<int>(statement.Int(1));
+  row.as_of = Date(static_cast<int32_t>(statement.Int(2)));
+  row.school_id = statement.Text(3);
+  row.totals = {statement.Int(4), statement.Int(5), statement.Int(6), statement.Int(7)};
+  row.rules_version = statement.Text(8);
+  row.recheck_on = Date(static_cast<int32_t>(statement.Int(9)));
+  row.accruing_school = statement.Text(10);
+  if (!statement.IsNull(11)) row.absence_dates = ParseDayList(statement.TextView(11));
+  return row;
+}
+
 AbsenceDay ReadAbsenceDay(const sqlite::Statement& statement, int first) {
   AbsenceDay day;
   day.date = Date(static_cast<int32_t>(statement.Int(first)));
@@ -597,20 +611,7 @@ void Store::ForEachTierState(int school_year, const std::function<void(const Tie
       "SELECT student_id, tier, as_of, school_id, enrolled, absent, excused, unexcused, rules_version, recheck_on, "
       "accruing_school, absence_dates FROM tier_state WHERE school_year = ? ORDER BY student_id");
   statement.Bind(1, school_year);
-  TierStateRow row;
-  while (statement.Step()) {
-    row.student_id.assign(statement.TextView(0));
-    row.tier = static_cast<int>(statement.Int(1));
-    row.as_of = Date(static_cast<int32_t>(statement.Int(2)));
-    row.school_id.assign(statement.TextView(3));
-    row.totals = {statement.Int(4), statement.Int(5), statement.Int(6), statement.Int(7)};
-    row.rules_version.assign(statement.TextView(8));
-    row.recheck_on = Date(static_cast<int32_t>(statement.Int(9)));
-    row.accruing_school.assign(statement.TextView(10));
-    row.absence_dates.reset();
-    if (!statement.IsNull(11)) row.absence_dates = ParseDayList(statement.TextView(11));
-    visit(row);
-  }
+  while (statement.Step()) visit(ReadTierStateRow(statement));
 }
 
 void Store::SaveTierState(int school_year, const TierStateRow& row) {
@@ -656,23 +657,66 @@ void Store::RecheckStudent(const std::string& student_id) {
       .Run();
 }
 
-void Store::MarkPendingEvaluation(const StudentYear& key, bool history_changed) {
-  Cached("INSERT INTO pending_evaluation (school_year, student_id, history_changed) VALUES (?, ?, ?) "
-         "ON CONFLICT (school_year, student_id) DO UPDATE SET "
-         "history_changed = MAX(history_changed, excluded.history_changed)")
+void Store::MarkPendingEvaluation(const StudentYear& key, const std::optional<std::vector<Date>>* history) {
+  // An earlier mark not yet evaluated is merged: unknown dates stay unknown.
+  PendingEvaluation merged;
+  auto& select = Cached(
+      "SELECT history_changed, changed_dates FROM pending_evaluation WHERE school_year = ? AND student_id = ?");
+  select.Bind(1, key.school_year).Bind(2, key.student_id);
+  if (select.Step() && select.Int(0) != 0) {
+    merged.history_changed = true;
+    if (!select.IsNull(1)) merged.changed_dates = ParseDayList(select.TextView(1));
+  }
+  bool earlier_unknown = merged.history_changed && !merged.changed_dates;
+  select.Reset();
+  if (history != nullptr) {
+    if (earlier_unknown || !*history) {
+      merged.changed_dates.reset();
+    } else {
+      std::vector<Date> dates = merged.changed_dates.value_or(std::vector<Date>{});
+      dates.insert(dates.end(), (*history)->begin(), (*history)->end());
+      std::sort(dates.begin(), dates.end());
+      dates.erase(std::unique(dates.begin(), dates.end()), dates.end());
+      merged.changed_dates = std::move(dates);
+    }
+    merged.history_changed = true;
+  }
+  std::optional<std::string> dates_text;
+  if (merged.changed_dates) dates_text = FormatDayList(*merged.changed_dates);
+  Cached("INSERT INTO pending_evaluation (school_year, student_id, history_changed, changed_dates) "
+         "VALUES (?, ?, ?, ?) ON CONFLICT (school_year, student_id) DO UPDATE SET "
+         "history_changed = excluded.history_changed, changed_dates = excluded.changed_dates")
       .Bind(1, key.school_year)
       .Bind(2, key.student_id)
-      .Bind(3, history_changed ? 1 : 0)
+      .Bind(3, merged.history_changed ? 1 : 0)
+      .Bind(4, dates_text)
       .Run();
 }
 
-std::map<std::string, bool> Store::PendingEvaluations(int school_year) {
-  std::map<std::string, bool> pending;
+std::map<std::string, PendingEvaluation> Store::PendingEvaluations(int school_year) {
+  std::map<std::string, PendingEvaluation> pending;
   auto statement = db_.Prepare(
-      "SELECT student_id, history_changed FROM pending_evaluation WHERE school_year = ? ORDER BY student_id");
+      "SELECT student_id, history_changed, changed_dates FROM pending_evaluation WHERE school_year = ? "
+      "ORDER BY student_id");
   statement.Bind(1, school_year);
-  while (statement.Step()) pending.emplace_hint(pending.end(), statement.Text(0), statement.Int(1) != 0);
+  while (statement.Step()) {
+    PendingEvaluation entry;
+    entry.history_changed = statement.Int(1) != 0;
+    if (entry.history_changed && !statement.IsNull(2)) entry.changed_dates = ParseDayList(statement.TextView(2));
+    pending.emplace_hint(pending.end(), statement.Text(0), std::move(entry));
+  }
   return pending;
+}
+
+std::optional<TierStateRow> Store::LoadTierState(int school_year, const std::string& student_id) {
+  std::optional<TierStateRow> found;
+  auto& statement = Cached(
+      "SELECT student_id, tier, as_of, school_id, enrolled, absent, excused, unexcused, rules_version, recheck_on, "
+      "accruing_school, absence_dates FROM tier_state WHERE school_year = ? AND student_id = ?");
+  statement.Bind(1, school_year).Bind(2, student_id);
+  if (statement.Step()) found = ReadTierStateRow(statement);
+  statement.Reset();
+  return found;
 }
 
 void Store::ClearPendingEvaluations(int school_year) {

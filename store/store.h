@@ -70,6 +70,13 @@ struct TierStateRow {
   std::optional<std::vector<Date>> absence_dates;
 };
 
+// A student whose absence days changed since the last evaluation.
+struct PendingEvaluation {
+  bool history_changed = false;  // a day up to the year's last run changed
+  // With history_changed, those days' dates; nullopt when not known.
+  std::optional<std::vector<Date>> changed_dates;
+};
+
 struct TierChangeRow {
   int64_t id = 0;
   TierChange change;
@@ -218,9 +225,13 @@ class Store {
   // the tier engine does not see in the records (a profile, a completion, an approval).
   void RecheckStudent(const std::string& student_id);
   // Records that the student-year's absence days changed and it awaits a full evaluation.
-  void MarkPendingEvaluation(const StudentYear& key, bool history_changed);
-  // The school year's students awaiting a full evaluation, with their history_changed flag.
-  std::map<std::string, bool> PendingEvaluations(int school_year);
+  // `history` says which absence days up to the year's last run changed: none (nullptr),
+  // the dates listed, or unknown (nullopt).
+  void MarkPendingEvaluation(const StudentYear& key, const std::optional<std::vector<Date>>* history);
+  // The school year's students awaiting a full evaluation, by student.
+  std::map<std::string, PendingEvaluation> PendingEvaluations(int school_year);
+  // The student's tier_state row, if any.
+  std::optional<TierStateRow> LoadTierState(int school_year, const std::string& student_id);
   void ClearPendingEvaluations(int school_year);
   // Makes the next run evaluate every student of the school year in full.
   void RecheckYear(int school_year);
