@@ -8,6 +8,7 @@
 #include <ctime>
 #include <random>
 #include <sstream>
+#include <unordered_map>
 
 namespace tiersync {
 
@@ -104,10 +105,14 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
     std::unique_ptr<synergy::SynergyClient> synergy_client = MakeSynergyClient(config, options, random_below);
     // The nightly reconciliation drops file stamps from the lookup, so every file is read
     // and hashed again even when its size and modification time look unchanged.
-    CursorLookup cursor = [&store, &options](const std::string& origin) -> std::optional<std::string> {
-      auto stored = store.Cursor(origin);
-      if (stored && options.full_reconciliation) return WithoutStamp(*stored);
-      return stored;
+    // Every cursor is read in one query. Each source looks up its origins' cursors before
+    // it applies any of them, so the cursors as the cycle starts are the ones it needs.
+    std::unordered_map<std::string, std::string> cursors = store.AllCursors();
+    CursorLookup cursor = [&cursors, &options](const std::string& origin) -> std::optional<std::string> {
+      auto stored = cursors.find(origin);
+      if (stored == cursors.end()) return std::nullopt;
+      if (options.full_reconciliation) return WithoutStamp(stored->second);
+      return stored->second;
     };
     for (const auto& source_config : config.sources) {
       const auto* report_config = std::get_if<SynergyReportSourceConfig>(&source_config);

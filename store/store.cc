@@ -119,6 +119,13 @@ std::optional<std::string> Store::Cursor(const std::string& origin) {
   return cursor;
 }
 
+std::unordered_map<std::string, std::string> Store::AllCursors() {
+  std::unordered_map<std::string, std::string> cursors;
+  auto statement = db_.Prepare("SELECT origin, cursor FROM source_cursor");
+  while (statement.Step()) cursors.emplace(statement.Text(0), statement.Text(1));
+  return cursors;
+}
+
 namespace {
 
 std::string DeriveAllKey(int school_year) { return "derive_all:" + std::to_string(school_year); }

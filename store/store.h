@@ -146,6 +146,8 @@ class Store {
 
   // --- Ingest -----------------------------------------------------------------------
   std::optional<std::string> Cursor(const std::string& origin);
+  // Every origin's cursor, by origin, read in one query.
+  std::unordered_map<std::string, std::string> AllCursors();
   // Replaces everything held from `snapshot.origin` with the snapshot, records its cursor
   // and marks each affected student-year dirty, all in one transaction. A snapshot marked
   // unchanged only counts as skipped.
@@ -225,7 +227,7 @@ class Store {
   // the tier engine does not see in the records (a profile, a completion, an approval).
   void RecheckStudent(const std::string& student_id);
   // Records that the student-year's absence days changed and it awaits a full evaluation.
-  // `history` says which absence days up to the year's last run changed: none (nullptr),
+  // `history` lists which absence days up to the year's last run changed: none (nullptr),
   // the dates listed, or unknown (nullopt).
   void MarkPendingEvaluation(const StudentYear& key, const std::optional<std::vector<Date>>* history);
   // The school year's students awaiting a full evaluation, by student.
