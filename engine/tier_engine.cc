@@ -576,7 +576,9 @@ EngineStats TierEngine::Run(Date as_of) {
     ++tier_counts[tier.tier];
     ++stats.evaluated;
   }
-  if (settings_.playbook.safety.one_notice_per_household) {
+  // Only notices released by this run can join a household notice: those released earlier
+  // at this as-of date were merged by that run, and approval keeps a notice's group.
+  if (settings_.playbook.safety.one_notice_per_household && stats.notices_released > 0) {
     stats.notices_merged += store_.MergeHouseholdNotices(school_year, as_of);
   }
   // The next school year's playbook reads this year's tiers (last_year_tier_at_least).
