@@ -7,7 +7,9 @@
 // hashes every file without finding a change. A summary with the targets and the ratios follows
 // Google Benchmark's own report.
 //
-//   tiersync-bench --students=100000 --work=/tmp/district [--seed=1] [benchmark flags]
+//   tiersync-bench --students=100000 --work=/tmp/district [--seed=1] [--no-baseline] [benchmark flags]
+//
+// --no-baseline skips the SQL baselines, to profile the cycles alone.
 
 #include <benchmark/benchmark.h>
 #include <spdlog/cfg/env.h>
@@ -37,6 +39,7 @@ struct Options {
   uint64_t seed = 1;
   std::string work = "/tmp/tiersync-bench";
   std::string playbook = "config/playbook.yaml";
+  bool baseline = true;  // false with --no-baseline, for profiling the cycles alone
 };
 
 struct Figure {
@@ -128,6 +131,10 @@ void RunScenario(benchmark::State& state, const std::string& name, Date as_of, d
 
   figure.peak_rss_mb = PeakRssMegabytes();  // before the baseline, whose sorts take memory too
 
+  if (!g_options.baseline) {
+    g_figures.push_back(std::move(figure));
+    return;
+  }
   auto start = std::chrono::steady_clock::now();
   int school_year = g_config.engine.year_start.YearOf(as_of).start_year;
   figure.baseline_tiers = SqlBaselineTiers(*g_baseline_db, school_year, as_of, g_district->spec().periods_per_day);
@@ -245,6 +252,8 @@ int main(int argc, char** argv) {
       g_options.work = v;
     } else if (const char* v = value("--playbook=")) {
       g_options.playbook = v;
+    } else if (arg == "--no-baseline") {
+      g_options.baseline = false;
     } else {
       rest.push_back(argv[i]);
     }

@@ -357,8 +357,7 @@ std::vector<TierChangeRow> TierEngine::RecordedChanges(const std::string& studen
 }
 
 void TierEngine::ExtendSteadyStudents(int school_year, Date last_as_of, Date as_of, std::set<std::string>& to_evaluate,
-                                      std::map<std::string, std::vector<Date>>& known_absence_dates,
-                                      EngineStats& stats) {
+                                      std::map<std::string, KnownAbsences>& known_absences, EngineStats& stats) {
   const CalendarSet& calendars = Calendars(school_year);
   // The units of each school's instructional days after the last as-of date, up to this one.
   std::unordered_map<std::string, std::vector<DayUnits>> new_days;
@@ -406,7 +405,11 @@ void TierEngine::ExtendSteadyStudents(int school_year, Date last_as_of, Date as_
       return;
     }
     if (!chosen_already) to_evaluate.insert(row.student_id);
-    if (row.absence_dates && row.as_of == last_as_of) known_absence_dates.emplace(row.student_id, *row.absence_dates);
+    if (row.absence_days && row.as_of == last_as_of) {
+      if (auto days = DecodeAbsenceDays(*row.absence_days)) {
+        known_absences.emplace(row.student_id, KnownAbsences{std::move(*days), {}});
+      }
+    }
   });
   for (const auto& [student_id, enrolled] : extended) store_.ExtendTierState(school_year, student_id, as_of, enrolled);
   stats.extended = extended.size();
@@ -445,7 +448,7 @@ EngineStats TierEngine::Run(Date as_of) {
 
   sqlite::Transaction transaction(store_.db());
   std::set<std::string> to_evaluate;
-  std::map<std::string, std::vector<Date>> known_absence_dates;
+  std::map<std::string, KnownAbsences> known_absences;
   // Pending from this run's derivation or an earlier one that did not evaluate this year.
   std::map<std::string, PendingEvaluation> pending = store_.PendingEvaluations(school_year);
   if (!evaluate_all) {
@@ -459,7 +462,10 @@ EngineStats TierEngine::Run(Date as_of) {
   if (same_as_of && !evaluate_all && to_evaluate.size() < kBulkLoadStudents) {
     for (const auto& student_id : to_evaluate) {
       auto row = store_.LoadTierState(school_year, student_id);
-      if (row && row->absence_dates && row->as_of == as_of) known_absence_dates.emplace(student_id, *row->absence_dates);
+      if (!row || !row->absence_days || row->as_of != as_of) continue;
+      if (auto days = DecodeAbsenceDays(*row->absence_days)) {
+        known_absences.emplace(student_id, KnownAbsences{std::move(*days), {}});
+      }
     }
   }
   if (extend) {
@@ -469,32 +475,33 @@ EngineStats TierEngine::Run(Date as_of) {
     for (auto& student_id : store_.StudentsEnteringBetween(school_year, *last_as_of + 1, as_of)) {
       to_evaluate.insert(std::move(student_id));
     }
-    ExtendSteadyStudents(school_year, *last_as_of, as_of, to_evaluate, known_absence_dates, stats);
+    ExtendSteadyStudents(school_year, *last_as_of, as_of, to_evaluate, known_absences, stats);
   }
-  // A changed day up to the last run is read too, or every date when it is not known.
+  // A day changed up to the last run is read again, or every date when the changed dates
+  // are not known.
   for (const auto& [student_id, entry] : pending) {
-    auto known = known_absence_dates.find(student_id);
-    if (known == known_absence_dates.end() || !entry.history_changed) continue;
+    auto known = known_absences.find(student_id);
+    if (known == known_absences.end() || !entry.history_changed) continue;
     if (!entry.changed_dates) {
-      known_absence_dates.erase(known);
+      known_absences.erase(known);
       continue;
     }
-    std::vector<Date>& dates = known->second;
-    dates.insert(dates.end(), entry.changed_dates->begin(), entry.changed_dates->end());
+    std::vector<Date>& dates = known->second.changed_dates;
+    dates = *entry.changed_dates;
     std::sort(dates.begin(), dates.end());
     dates.erase(std::unique(dates.begin(), dates.end()), dates.end());
   }
   std::map<std::string, StudentInputs> inputs;
   if (evaluate_all) {
     inputs = store_.LoadStudentInputs(school_year);
-  } else if (known_absence_dates.empty()) {
+  } else if (known_absences.empty()) {
     inputs = store_.LoadStudentInputs(school_year, &to_evaluate);
   } else {
-    // Students whose absence dates are known are read on those dates and the new ones.
-    inputs = store_.LoadStudentInputsOnDates(school_year, known_absence_dates, last_as_of.value_or(as_of), as_of);
+    // Students whose absence days are known read absence_day only on changed and new dates.
+    inputs = store_.LoadStudentInputsFromKnown(school_year, known_absences, last_as_of.value_or(as_of), as_of);
     std::set<std::string> others;
     for (const auto& student_id : to_evaluate) {
-      if (!known_absence_dates.count(student_id)) others.insert(student_id);
+      if (!known_absences.count(student_id)) others.insert(student_id);
     }
     if (!others.empty()) inputs.merge(store_.LoadStudentInputs(school_year, &others));
   }
@@ -568,10 +575,7 @@ EngineStats TierEngine::Run(Date as_of) {
     TierStateRow row{student_id, tier.tier, as_of, tier.school_id, tier.totals, settings_.rules.version};
     PlanRecheck(student_inputs.enrollments, as_of, next_decision, row);
     // Up to as-of only: a later run reads the days after this as-of date by date.
-    row.absence_dates.emplace();
-    for (const auto& day : student_inputs.absence_days) {
-      if (!(as_of < day.date)) row.absence_dates->push_back(day.date);
-    }
+    row.absence_days = EncodeAbsenceDays(student_inputs.absence_days, as_of);
     store_.SaveTierState(school_year, row);
     ++tier_counts[tier.tier];
     ++stats.evaluated;

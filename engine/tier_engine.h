@@ -120,10 +120,10 @@ class TierEngine {
   // Moves the students of the school year who need no full evaluation from `last_as_of` to
   // `as_of` by adding the enrolled days in between, and adds every other student with a
   // tier_state row to `to_evaluate`. Students with absence days or enrollments beginning
-  // in between must be in `to_evaluate` already. Adds the stored absence dates of the
-  // students to evaluate to `known_absence_dates` where they are still valid.
+  // in between must be in `to_evaluate` already. Adds the stored absence days of the
+  // students to evaluate to `known_absences` where they are still valid.
   void ExtendSteadyStudents(int school_year, Date last_as_of, Date as_of, std::set<std::string>& to_evaluate,
-                            std::map<std::string, std::vector<Date>>& known_absence_dates, EngineStats& stats);
+                            std::map<std::string, KnownAbsences>& known_absences, EngineStats& stats);
   // `enrolled_days` are the student's EnrolledDays up to `as_of`. Returns the next date a
   // decision is due without new data (ApplyPlaybook).
   std::optional<Date> RecordChanges(const std::string& student_id, int school_year, const StudentInputs& inputs,

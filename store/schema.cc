@@ -427,6 +427,13 @@ CREATE TABLE pending_evaluation (
 -- evaluation reads the stored absence dates and these instead of every date of the year.
 ALTER TABLE pending_evaluation ADD COLUMN changed_dates TEXT;
 )sql",
+      R"sql(
+-- The student's absence days themselves in place of their dates, which a later run had to
+-- look up one by one (see EncodeAbsenceDays for the form). The dates are dropped, so the
+-- next run reads those students' days in full once.
+ALTER TABLE tier_state DROP COLUMN absence_dates;
+ALTER TABLE tier_state ADD COLUMN absence_days TEXT;
+)sql",
   };
   return kMigrations;
 }

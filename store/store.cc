@@ -221,7 +221,7 @@ Enrollment ReadEnrollment(const sqlite::Statement& statement) {
   return enrollment;
 }
 
-// Returns the day numbers joined by ',', the form of tier_state.absence_dates.
+// Returns the day numbers joined by ',', the form of pending_evaluation.changed_dates.
 std::string FormatDayList(const std::vector<Date>& dates) {
   std::string text;
   for (Date date : dates) {
@@ -246,6 +246,60 @@ std::optional<std::vector<Date>> ParseDayList(std::string_view text) {
   return dates;
 }
 
+}  // namespace
+
+std::string EncodeAbsenceDays(const std::vector<AbsenceDay>& days, Date up_to) {
+  std::string text;
+  for (const auto& day : days) {
+    if (up_to < day.date) continue;
+    text += std::to_string(day.date.days());
+    text += ',';
+    text += std::to_string(day.amount);
+    text += ',';
+    text += std::to_string(day.excused);
+    text += ',';
+    text += std::to_string(day.school_id.size());
+    text += ':';
+    text += day.school_id;
+    text += ';';
+  }
+  return text;
+}
+
+std::optional<std::vector<AbsenceDay>> DecodeAbsenceDays(std::string_view text) {
+  std::vector<AbsenceDay> days;
+  // Reads a number ended by `end` and moves past both.
+  auto number = [&text](char end) -> std::optional<int64_t> {
+    int64_t value = 0;
+    auto [stop, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || stop == text.data() + text.size() || *stop != end) return std::nullopt;
+    text.remove_prefix(static_cast<size_t>(stop - text.data()) + 1);
+    return value;
+  };
+  while (!text.empty()) {
+    auto date = number(',');
+    auto amount = date ? number(',') : std::nullopt;
+    auto excused = amount ? number(',') : std::nullopt;
+    auto length = excused ? number(':') : std::nullopt;
+    if (!length || *length < 0 || static_cast<size_t>(*length) >= text.size() || text[*length] != ';') {
+      return std::nullopt;
+    }
+    if (*amount <= 0 || *excused < 0 || *excused > *amount) return std::nullopt;
+    AbsenceDay day;
+    day.date = Date(static_cast<int32_t>(*date));
+    day.school_id = std::string(text.substr(0, *length));
+    day.amount = *amount;
+    day.excused = *excused;
+    day.unexcused = *amount - *excused;
+    if (!days.empty() && !(days.back().date < day.date)) return std::nullopt;
+    days.push_back(std::move(day));
+    text.remove_prefix(*length + 1);
+  }
+  return days;
+}
+
+namespace {
+
 TierStateRow ReadTierStateRow(const sqlite::Statement& statement) {
   TierStateRow row;
   row.student_id = statement.Text(0);
@@ -256,7 +310,7 @@ TierStateRow ReadTierStateRow(const sqlite::Statement& statement) {
   row.rules_version = statement.Text(8);
   row.recheck_on = Date(static_cast<int32_t>(statement.Int(9)));
   row.accruing_school = statement.Text(10);
-  if (!statement.IsNull(11)) row.absence_dates = ParseDayList(statement.TextView(11));
+  if (!statement.IsNull(11)) row.absence_days = statement.Text(11);
   return row;
 }
 
@@ -377,8 +431,8 @@ std::map<StudentYear, std::vector<AttendanceEvent>> Store::LoadDirtyDayEvents() 
   return events;
 }
 
-std::map<std::string, StudentInputs> Store::LoadStudentInputsOnDates(
-    int school_year, const std::map<std::string, std::vector<Date>>& known_dates, Date known_until, Date last) {
+std::map<std::string, StudentInputs> Store::LoadStudentInputsFromKnown(
+    int school_year, const std::map<std::string, KnownAbsences>& known, Date known_until, Date last) {
   std::map<std::string, StudentInputs> inputs;
   std::vector<Date> new_dates;
   auto& later = Cached("SELECT date FROM event_date WHERE school_year = ? AND date > ? AND date <= ? ORDER BY date");
@@ -392,19 +446,26 @@ std::map<std::string, StudentInputs> Store::LoadStudentInputsOnDates(
   auto& absence = Cached(
       "SELECT date, school_id, amount, excused, unexcused FROM absence_day "
       "WHERE school_year = ? AND date = ? AND student_id = ?");
-  for (const auto& [student_id, known] : known_dates) {
-    auto& entry = inputs[student_id];
+  auto read_day = [&](const std::string& student_id, Date date, std::vector<AbsenceDay>& days) {
+    absence.Bind(1, school_year).Bind(2, date.days()).Bind(3, student_id);
+    if (absence.Step()) days.push_back(ReadAbsenceDay(absence, 0));
+    absence.Reset();
+  };
+  for (const auto& [student_id, student_known] : known) {
+    auto& entry = inputs.emplace_hint(inputs.end(), student_id, StudentInputs{})->second;
     enrollments.Bind(1, student_id).Bind(2, school_year);
     while (enrollments.Step()) entry.enrollments.push_back(ReadEnrollment(enrollments));
     enrollments.Reset();
-    const std::vector<Date>& later_dates = new_dates;
-    for (const std::vector<Date>* list : {&known, &later_dates}) {
-      for (Date date : *list) {
-        absence.Bind(1, school_year).Bind(2, date.days()).Bind(3, student_id);
-        if (absence.Step()) entry.absence_days.push_back(ReadAbsenceDay(absence, 0));
-        absence.Reset();
-      }
+    const std::vector<Date>& changed = student_known.changed_dates;
+    for (const auto& day : student_known.days) {
+      if (!std::binary_search(changed.begin(), changed.end(), day.date)) entry.absence_days.push_back(day);
     }
+    for (Date date : changed) read_day(student_id, date, entry.absence_days);
+    if (!changed.empty()) {
+      std::sort(entry.absence_days.begin(), entry.absence_days.end(),
+                [](const AbsenceDay& a, const AbsenceDay& b) { return a.date < b.date; });
+    }
+    for (Date date : new_dates) read_day(student_id, date, entry.absence_days);
   }
   return inputs;
 }
@@ -616,7 +677,7 @@ std::map<std::string, TierStateRow> Store::LoadTierStates(int school_year) {
 void Store::ForEachTierState(int school_year, const std::function<void(const TierStateRow&)>& visit) {
   auto statement = db_.Prepare(
       "SELECT student_id, tier, as_of, school_id, enrolled, absent, excused, unexcused, rules_version, recheck_on, "
-      "accruing_school, absence_dates FROM tier_state WHERE school_year = ? ORDER BY student_id");
+      "accruing_school, absence_days FROM tier_state WHERE school_year = ? ORDER BY student_id");
   statement.Bind(1, school_year);
   while (statement.Step()) visit(ReadTierStateRow(statement));
 }
@@ -624,13 +685,13 @@ void Store::ForEachTierState(int school_year, const std::function<void(const Tie
 void Store::SaveTierState(int school_year, const TierStateRow& row) {
   Cached(
          "INSERT INTO tier_state (student_id, school_year, as_of, tier, school_id, enrolled, absent, excused, "
-         "unexcused, rules_version, recheck_on, accruing_school, absence_dates) "
+         "unexcused, rules_version, recheck_on, accruing_school, absence_days) "
          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
          "ON CONFLICT (school_year, student_id) DO UPDATE SET as_of = excluded.as_of, tier = excluded.tier, "
          "school_id = excluded.school_id, enrolled = excluded.enrolled, absent = excluded.absent, "
          "excused = excluded.excused, unexcused = excluded.unexcused, rules_version = excluded.rules_version, "
          "recheck_on = excluded.recheck_on, accruing_school = excluded.accruing_school, "
-         "absence_dates = excluded.absence_dates")
+         "absence_days = excluded.absence_days")
       .Bind(1, row.student_id)
       .Bind(2, school_year)
       .Bind(3, row.as_of.days())
@@ -643,7 +704,7 @@ void Store::SaveTierState(int school_year, const TierStateRow& row) {
       .Bind(10, row.rules_version)
       .Bind(11, row.recheck_on.days())
       .Bind(12, row.accruing_school)
-      .Bind(13, row.absence_dates ? std::optional<std::string>(FormatDayList(*row.absence_dates)) : std::nullopt)
+      .Bind(13, row.absence_days)
       .Run();
 }
 
@@ -719,7 +780,7 @@ std::optional<TierStateRow> Store::LoadTierState(int school_year, const std::str
   std::optional<TierStateRow> found;
   auto& statement = Cached(
       "SELECT student_id, tier, as_of, school_id, enrolled, absent, excused, unexcused, rules_version, recheck_on, "
-      "accruing_school, absence_dates FROM tier_state WHERE school_year = ? AND student_id = ?");
+      "accruing_school, absence_days FROM tier_state WHERE school_year = ? AND student_id = ?");
   statement.Bind(1, school_year).Bind(2, student_id);
   if (statement.Step()) found = ReadTierStateRow(statement);
   statement.Reset();

@@ -65,9 +65,24 @@ struct TierStateRow {
   // Until recheck_on, the school whose instructional days the student accrues as enrolled
   // days; empty when the student accrues none.
   std::string accruing_school;
-  // The dates of the student's absence days at the last evaluation, in order; nullopt
-  // when unknown or changed since.
-  std::optional<std::vector<Date>> absence_dates;
+  // The student's absence days up to the last evaluation's as-of date, in the form
+  // EncodeAbsenceDays writes; nullopt when unknown or changed since. Decoded only for the
+  // students a run evaluates.
+  std::optional<std::string> absence_days;
+};
+
+// The form of tier_state.absence_days: the days up to `up_to`, each written as
+// "date,amount,excused,length:school;" with day numbers and day units, so that any school
+// id reads back whole.
+std::string EncodeAbsenceDays(const std::vector<AbsenceDay>& days, Date up_to);
+// Returns nullopt for text EncodeAbsenceDays did not write, so the caller reads every date.
+std::optional<std::vector<AbsenceDay>> DecodeAbsenceDays(std::string_view text);
+
+// A student's absence days as the last evaluation stored them, and the dates up to that
+// evaluation on which they have changed since.
+struct KnownAbsences {
+  std::vector<AbsenceDay> days;
+  std::vector<Date> changed_dates;  // sorted
 };
 
 // A student whose absence days changed since the last evaluation.
@@ -186,11 +201,12 @@ class Store {
   void ForEachStudentOn(int school_year, Date date, const std::function<void(std::vector<AttendanceEvent>&)>& visit);
   // The events on the dirty days, by student-year, in LoadEvents order.
   std::map<StudentYear, std::vector<AttendanceEvent>> LoadDirtyDayEvents();
-  // LoadStudentInputs for students whose absence days up to `known_until` are on known
-  // dates: each student's rows are read on those dates and on the dates with events after
-  // `known_until`, up to `last`.
-  std::map<std::string, StudentInputs> LoadStudentInputsOnDates(
-      int school_year, const std::map<std::string, std::vector<Date>>& known_dates, Date known_until, Date last);
+  // LoadStudentInputs for students whose absence days up to `known_until` are known. The
+  // known days are kept except on their changed dates. absence_day is read only on those
+  // dates and on the dates with events after `known_until`, up to `last`.
+  std::map<std::string, StudentInputs> LoadStudentInputsFromKnown(int school_year,
+                                                                  const std::map<std::string, KnownAbsences>& known,
+                                                                  Date known_until, Date last);
   // Enrollments and derived absence days for the school year. With `only`, for those
   // students; otherwise for every student with an enrollment that year.
   std::map<std::string, StudentInputs> LoadStudentInputs(int school_year,

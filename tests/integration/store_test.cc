@@ -309,6 +309,54 @@ TEST(Store, KeptCalendarsFollowChangesFromAnotherProcess) {
   EXPECT_EQ(calendars.Find("A")->Find(D("2021-08-27")), std::optional<DayUnits>(kUnitsPerDay / 2));
 }
 
+// tier_state.absence_days stores what a later run would read from absence_day. School ids
+// with the form's own separators read back whole, and damaged text reads as unknown.
+TEST(Store, AbsenceDaysReadBackAsWritten) {
+  std::vector<AbsenceDay> days = {
+      {D("2021-08-24"), "A", kUnitsPerDay, 0, kUnitsPerDay, ""},
+      {D("2021-08-25"), "B,1;2:3", kUnitsPerDay / 2, kUnitsPerDay / 2, 0, ""},
+      {D("2021-09-01"), "", kUnitsPerDay, 2500, 7500, ""},
+      {D("2021-09-20"), "A", kUnitsPerDay, 0, kUnitsPerDay, ""},  // after the as-of date
+  };
+  std::string text = EncodeAbsenceDays(days, D("2021-09-17"));
+  EXPECT_EQ(text, "18863,10000,0,1:A;18864,5000,5000,7:B,1;2:3;18871,10000,2500,0:;");
+  auto decoded = DecodeAbsenceDays(text);
+  ASSERT_TRUE(decoded.has_value());
+  ASSERT_EQ(decoded->size(), 3u);
+  for (size_t i = 0; i < decoded->size(); ++i) {
+    EXPECT_EQ((*decoded)[i].date, days[i].date);
+    EXPECT_EQ((*decoded)[i].school_id, days[i].school_id);
+    EXPECT_EQ((*decoded)[i].amount, days[i].amount);
+    EXPECT_EQ((*decoded)[i].excused, days[i].excused);
+    EXPECT_EQ((*decoded)[i].unexcused, days[i].unexcused);
+  }
+  EXPECT_EQ(DecodeAbsenceDays("")->size(), 0u);
+  for (const char* damaged : {"18863,10000,0,1:A", "18863,10000,0,2:A;", "18863,10000,20000,1:A;", "18863,0,0,1:A;",
+                              "18864,10000,0,1:A;18863,10000,0,1:A;", "18863;", "x,10000,0,1:A;"}) {
+    EXPECT_FALSE(DecodeAbsenceDays(damaged).has_value()) << damaged;
+  }
+}
+
+// A store at schema version 9 kept only the dates of each student's absence days. The
+// upgrade drops them and keeps the totals; with the days unknown, the next run that
+// evaluates the student reads them in full.
+TEST(Store, UpgradeDropsStoredAbsenceDates) {
+  TempDir dir;
+  {
+    sqlite::Database db(dir.File("store.db"), true);
+    for (int version = 0; version < 9; ++version) db.Exec(SchemaMigrations()[version]);
+    db.Exec("PRAGMA user_version = 9");
+    db.Exec("INSERT INTO tier_state (student_id, school_year, as_of, tier, school_id, enrolled, absent, excused, "
+            "unexcused, rules_version, absence_dates) VALUES ('S1', 2021, 18887, 1, 'A', 190000, 10000, 0, 10000, "
+            "'v', '18863')");
+  }
+  auto store = OpenStore(dir);
+  EXPECT_EQ(store->SchemaVersion(), static_cast<int>(SchemaMigrations().size()));
+  TierStateRow s1 = store->LoadTierStates(2021).at("S1");
+  EXPECT_EQ(s1.totals.absent, kUnitsPerDay);
+  EXPECT_FALSE(s1.absence_days.has_value());
+}
+
 TEST(Store, MigratesEventsToDateOrder) {
   TempDir dir;
   {
