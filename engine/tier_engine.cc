@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <numeric>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -359,6 +360,7 @@ std::vector<TierChangeRow> TierEngine::RecordedChanges(const std::string& studen
 void TierEngine::ExtendSteadyStudents(int school_year, Date last_as_of, Date as_of, std::set<std::string>& to_evaluate,
                                       std::map<std::string, KnownAbsences>& known_absences, EngineStats& stats) {
   const CalendarSet& calendars = Calendars(school_year);
+  static const std::vector<DayUnits> kNoDays;
   // The units of each school's instructional days after the last as-of date, up to this one.
   std::unordered_map<std::string, std::vector<DayUnits>> new_days;
   auto days_at = [&](const std::string& school_id) -> const std::vector<DayUnits>& {
@@ -372,7 +374,7 @@ void TierEngine::ExtendSteadyStudents(int school_year, Date last_as_of, Date as_
     return found->second;
   };
 
-  std::vector<std::pair<std::string, DayUnits>> extended;
+  size_t extended = 0;
   size_t with_new_data = to_evaluate.size();
   size_t due = 0;
   size_t tier_moved = 0;
@@ -390,8 +392,9 @@ void TierEngine::ExtendSteadyStudents(int school_year, Date last_as_of, Date as_
     // With no absence since the last run only the enrolled days grow. The tier is checked
     // at the end of each of them, as BuildTimeline does.
     DayUnits enrolled = row.totals.enrolled;
-    if (!evaluate && !row.accruing_school.empty()) {
-      for (DayUnits units : days_at(row.accruing_school)) {
+    const std::vector<DayUnits>& accrued = row.accruing_school.empty() ? kNoDays : days_at(row.accruing_school);
+    if (!evaluate) {
+      for (DayUnits units : accrued) {
         enrolled += units;
         if (ClassifyTier(row.totals.absent, enrolled, settings_.rules) != row.tier) {
           evaluate = true;
@@ -401,7 +404,7 @@ void TierEngine::ExtendSteadyStudents(int school_year, Date last_as_of, Date as_
       }
     }
     if (!evaluate) {
-      extended.emplace_back(row.student_id, enrolled);
+      ++extended;
       return;
     }
     if (!chosen_already) to_evaluate.insert(row.student_id);
@@ -411,11 +414,17 @@ void TierEngine::ExtendSteadyStudents(int school_year, Date last_as_of, Date as_
       }
     }
   });
-  for (const auto& [student_id, enrolled] : extended) store_.ExtendTierState(school_year, student_id, as_of, enrolled);
-  stats.extended = extended.size();
+  // One statement moves every row left at the last as-of date. The rows of the students
+  // chosen above move too, and their evaluation overwrites them later in this run.
+  std::unordered_map<std::string, DayUnits> units_by_school;
+  for (const auto& [school_id, units] : new_days) {
+    units_by_school[school_id] = std::accumulate(units.begin(), units.end(), DayUnits{0});
+  }
+  store_.ExtendTierStates(school_year, last_as_of, as_of, units_by_school);
+  stats.extended = extended;
   spdlog::debug("school year {}: {} students moved from {} to {} by their enrolled days alone; evaluating {} in "
                 "full ({} with new data, {} with a date due, {} whose tier moved)",
-                SchoolYear{school_year}.Label(), extended.size(), last_as_of.ToString(), as_of.ToString(),
+                SchoolYear{school_year}.Label(), extended, last_as_of.ToString(), as_of.ToString(),
                 to_evaluate.size(), with_new_data, due, tier_moved);
 }
 

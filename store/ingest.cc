@@ -293,12 +293,26 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
   // Mark what must be derived again.
   auto mark = db_.Prepare("INSERT OR IGNORE INTO dirty_student (student_id, school_year) VALUES (?, ?)");
   for (const auto& [student, year] : dirty) mark.Bind(1, student).Bind(2, year).Run();
-  auto mark_school = db_.Prepare(
-      "INSERT OR IGNORE INTO dirty_student (student_id, school_year) "
-      "SELECT DISTINCT student_id, school_year FROM enrollment WHERE school_id = ?1 AND school_year = ?2 "
-      "UNION SELECT DISTINCT student_id, school_year FROM attendance_event WHERE school_id = ?1 AND school_year = ?2");
-  for (const auto& [school, year] : dirty_calendars) mark_school.Bind(1, school).Bind(2, year).Run();
   if (!dirty_calendars.empty()) {
+    // A changed calendar changes every student with an enrollment or an event at that
+    // school in that year. Enrollments are found by index. Events have no index by school,
+    // so one scan finds them for all the changed calendars together.
+    auto mark_enrolled = db_.Prepare(
+        "INSERT OR IGNORE INTO dirty_student (student_id, school_year) "
+        "SELECT DISTINCT student_id, school_year FROM enrollment WHERE school_year = ? AND school_id = ?");
+    db_.Exec("CREATE TEMP TABLE IF NOT EXISTS changed_calendar (school_id TEXT NOT NULL, school_year INTEGER NOT NULL, "
+             "PRIMARY KEY (school_id, school_year)) WITHOUT ROWID");
+    db_.Exec("DELETE FROM temp.changed_calendar");
+    auto add_changed = db_.Prepare("INSERT INTO temp.changed_calendar (school_id, school_year) VALUES (?, ?)");
+    for (const auto& [school, year] : dirty_calendars) {
+      mark_enrolled.Bind(1, year).Bind(2, school).Run();
+      add_changed.Bind(1, school).Bind(2, year).Run();
+    }
+    db_.Exec(
+        "INSERT OR IGNORE INTO dirty_student (student_id, school_year) "
+        "SELECT DISTINCT e.student_id, e.school_year FROM attendance_event e WHERE EXISTS "
+        "(SELECT 1 FROM temp.changed_calendar c WHERE c.school_id = e.school_id AND c.school_year = e.school_year)");
+    db_.Exec("DELETE FROM temp.changed_calendar");
     // Tells every process that keeps calendars in memory (see LoadCalendars) to read them again.
     db_.Exec("INSERT INTO meta (key, value) VALUES ('calendar_version', '1') "
              "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1");

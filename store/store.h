@@ -237,8 +237,10 @@ class Store {
   // Calls `visit` with every tier_state row of the school year, in student order.
   void ForEachTierState(int school_year, const std::function<void(const TierStateRow&)>& visit);
   void SaveTierState(int school_year, const TierStateRow& row);
-  // Moves a student's tier state to `as_of` with `enrolled` days, the rest unchanged.
-  void ExtendTierState(int school_year, const std::string& student_id, Date as_of, DayUnits enrolled);
+  // Moves every tier state of the school year at `last_as_of` to `as_of`, adding to its
+  // enrolled days the units listed for its accruing school (none for a school not listed).
+  void ExtendTierStates(int school_year, Date last_as_of, Date as_of,
+                        const std::unordered_map<std::string, DayUnits>& units_by_school);
   // Makes the next run evaluate the student in full in every school year, after a change
   // the tier engine does not see in the records (a profile, a completion, an approval).
   void RecheckStudent(const std::string& student_id);

@@ -287,6 +287,40 @@ TEST(Store, RereadsDirtyStudentsClearedElsewhere) {
   EXPECT_EQ(stats.students_per_tier[3], 1u);  // S1: 2 of 20 days is 10%
 }
 
+// A calendar change marks for derivation the students with an enrollment or an event at
+// that school in that year, for every school changed in one snapshot, and no one else.
+TEST(Store, CalendarChangeMarksStudentsOfThoseSchools) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  SchoolYearStart year_start;
+  Snapshot snapshot = SmallSnapshot();
+  for (Date day = D("2021-08-23"); day <= D("2021-09-17"); day = day + 1) {
+    if (day.iso_weekday() > 5) continue;
+    snapshot.calendar_days.push_back({"B", day, kUnitsPerDay});
+    snapshot.calendar_days.push_back({"C", day, kUnitsPerDay});
+  }
+  snapshot.enrollments.push_back({"S3", "B", D("2021-08-23"), std::nullopt, "05"});
+  snapshot.enrollments.push_back({"S4", "C", D("2021-08-23"), std::nullopt, "05"});
+  // S5 has no enrollment at B, but an event there, kept aside as outside its enrollment.
+  snapshot.enrollments.push_back({"S5", "C", D("2021-08-23"), std::nullopt, "05"});
+  snapshot.events.push_back({"S5", "B", D("2021-08-26"), "", "Unexcused Absence", std::nullopt, ""});
+  store->ApplySnapshot(snapshot, year_start);
+  EngineSettings settings{AttendanceRules::Defaults(), Playbook{}, year_start, "fingerprint-1"};
+  TierEngine engine(*store, settings);
+  engine.Run(D("2021-09-17"));
+  ASSERT_TRUE(store->DirtyStudents().empty());
+
+  // Calendars A and B each lose their last day; C is unchanged.
+  snapshot.cursor = "c2";
+  std::erase_if(snapshot.calendar_days, [](const CalendarDay& day) {
+    return day.date == D("2021-09-17") && (day.school_id == "A" || day.school_id == "B");
+  });
+  ASSERT_EQ(store->ApplySnapshot(snapshot, year_start).deleted, 2u);
+  std::set<std::string> marked;
+  for (const auto& key : store->DirtyStudents()) marked.insert(key.student_id);
+  EXPECT_EQ(marked, (std::set<std::string>{"S1", "S2", "S3", "S5"}));
+}
+
 TEST(Store, KeptCalendarsFollowChangesFromAnotherProcess) {
   TempDir dir;
   auto engine_side = OpenStore(dir);
