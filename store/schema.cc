@@ -434,6 +434,12 @@ ALTER TABLE pending_evaluation ADD COLUMN changed_dates TEXT;
 ALTER TABLE tier_state DROP COLUMN absence_dates;
 ALTER TABLE tier_state ADD COLUMN absence_days TEXT;
 )sql",
+      R"sql(
+-- A school year's enrollments in student order, with every column, so that reading them
+-- all (each run that derives a date or evaluates many students) is one range of this
+-- index instead of a lookup per row and a sort.
+CREATE INDEX enrollment_year_student ON enrollment (school_year, student_id, entry_date, school_id, exit_date, grade);
+)sql",
   };
   return kMigrations;
 }
