@@ -182,8 +182,12 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
     std::vector<const AttendanceEvent*> incoming;
     incoming.reserve(snapshot.events.size());
     for (const auto& event : snapshot.events) incoming.push_back(&event);
-    std::stable_sort(incoming.begin(), incoming.end(),
-                     [&](const AttendanceEvent* a, const AttendanceEvent* b) { return key_less(*a, *b); });
+    auto pointer_less = [&](const AttendanceEvent* a, const AttendanceEvent* b) { return key_less(*a, *b); };
+    // A file written in key order, as the generated ones are, skips the sort. The check costs
+    // one comparison per event.
+    if (!std::is_sorted(incoming.begin(), incoming.end(), pointer_less)) {
+      std::stable_sort(incoming.begin(), incoming.end(), pointer_less);
+    }
 
     auto upsert = db_.Prepare(
         "INSERT INTO attendance_event (date, student_id, school_id, period, category, school_year, duration, reason, "
@@ -322,18 +326,20 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
   // dirty students are read once and remembered while no process clears any of them.
   std::string generation = Meta("dirty_generation").value_or("0");
   if (!dirty_days.empty()) {
-    std::sort(dirty_days.begin(), dirty_days.end());
-    dirty_days.erase(std::unique(dirty_days.begin(), dirty_days.end()), dirty_days.end());
     if (whole_dirty_generation_ != generation) {
       whole_dirty_.clear();
       auto select_whole = db_.Prepare("SELECT student_id, school_year FROM dirty_student");
       while (select_whole.Step()) whole_dirty_.insert({select_whole.Text(0), static_cast<int>(select_whole.Int(1))});
       whole_dirty_generation_ = generation;
     }
+    // Dropped before sorting: in a backfill the enrollments mark every enrolled student dirty
+    // whole, so little is left to sort.
     std::erase_if(dirty_days, [&](const auto& day) {
       const auto& [student, year, date] = day;
       return whole_dirty_.count({student, year}) > 0 || dirty.count({student, year}) > 0;
     });
+    std::sort(dirty_days.begin(), dirty_days.end());
+    dirty_days.erase(std::unique(dirty_days.begin(), dirty_days.end()), dirty_days.end());
     // A date with many changed students is marked whole instead, as a new day's file does.
     std::map<std::pair<int, int32_t>, size_t> students_per_date;
     for (const auto& [student, year, date] : dirty_days) ++students_per_date[{year, date}];
