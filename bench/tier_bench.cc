@@ -131,20 +131,17 @@ void RunScenario(benchmark::State& state, const std::string& name, Date as_of, d
 
   figure.peak_rss_mb = PeakRssMegabytes();  // before the baseline, whose sorts take memory too
 
-  if (!g_options.baseline) {
-    g_figures.push_back(std::move(figure));
-    return;
-  }
-  auto start = std::chrono::steady_clock::now();
-  int school_year = g_config.engine.year_start.YearOf(as_of).start_year;
-  figure.baseline_tiers = SqlBaselineTiers(*g_baseline_db, school_year, as_of, g_district->spec().periods_per_day);
-  figure.baseline_seconds = Seconds(std::chrono::steady_clock::now() - start);
-
   state.counters["records_read"] = static_cast<double>(figure.records_read);
   state.counters["students_recomputed"] = static_cast<double>(figure.recomputed);
-  state.counters["sql_baseline_s"] = figure.baseline_seconds;
-  state.counters["baseline_ratio"] = figure.seconds > 0 ? figure.baseline_seconds / figure.seconds : 0;
   state.counters["peak_rss_mb"] = figure.peak_rss_mb;
+  if (g_options.baseline) {
+    auto start = std::chrono::steady_clock::now();
+    int school_year = g_config.engine.year_start.YearOf(as_of).start_year;
+    figure.baseline_tiers = SqlBaselineTiers(*g_baseline_db, school_year, as_of, g_district->spec().periods_per_day);
+    figure.baseline_seconds = Seconds(std::chrono::steady_clock::now() - start);
+    state.counters["sql_baseline_s"] = figure.baseline_seconds;
+    state.counters["baseline_ratio"] = figure.seconds > 0 ? figure.baseline_seconds / figure.seconds : 0;
+  }
   g_figures.push_back(std::move(figure));
 }
 
@@ -217,7 +214,7 @@ void PrintSummary() {
   std::printf("peak memory of the sync (max RSS through the backfill): %.1f MB, target 500 MB, met: %s\n", peak,
               peak < 500 ? "yes" : "NO");
   std::printf("max RSS of the whole run, SQL baselines included: %.1f MB\n", PeakRssMegabytes());
-  for (size_t i = 1; i < g_figures.size(); ++i) {
+  for (size_t i = 1; i < g_figures.size() && g_options.baseline; ++i) {
     double ratio = g_figures[i].seconds > 0 ? g_figures[i].baseline_seconds / g_figures[i].seconds : 0;
     std::printf("incremental %-26s %.1fx faster than the SQL baseline, target 20x, met: %s\n",
                 g_figures[i].name.c_str(), ratio, ratio >= 20 ? "yes" : "NO");
@@ -225,7 +222,7 @@ void PrintSummary() {
   for (const auto& figure : g_figures) {
     std::printf("tiers after %-26s engine", figure.name.c_str());
     for (const auto& [tier, count] : figure.engine_tiers) std::printf(" T%d=%zu", tier, count);
-    std::printf("; SQL baseline");
+    std::printf(g_options.baseline ? "; SQL baseline" : "; SQL baseline not run (--no-baseline)");
     for (const auto& [tier, count] : figure.baseline_tiers) std::printf(" T%d=%ld", tier, count);
     std::printf("\n");
   }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <limits>
 #include <string_view>
 #include <unordered_map>
 
@@ -284,7 +285,8 @@ std::optional<std::vector<AbsenceDay>> DecodeAbsenceDays(std::string_view text) 
     if (!length || *length < 0 || static_cast<size_t>(*length) >= text.size() || text[*length] != ';') {
       return std::nullopt;
     }
-    if (*amount <= 0 || *excused < 0 || *excused > *amount) return std::nullopt;
+    if (*date < std::numeric_limits<int32_t>::min() || *date > std::numeric_limits<int32_t>::max()) return std::nullopt;
+    if (*amount <= 0 || *amount > kUnitsPerDay || *excused < 0 || *excused > *amount) return std::nullopt;
     AbsenceDay day;
     day.date = Date(static_cast<int32_t>(*date));
     day.school_id = std::string(text.substr(0, *length));
@@ -670,7 +672,10 @@ void Store::ClearDirty(const std::vector<StudentYear>& keys) {
 
 std::map<std::string, TierStateRow> Store::LoadTierStates(int school_year) {
   std::map<std::string, TierStateRow> states;
-  ForEachTierState(school_year, [&states](const TierStateRow& row) { states.emplace(row.student_id, row); });
+  ForEachTierState(school_year, [&states](const TierStateRow& row) {
+    auto [entry, inserted] = states.emplace(row.student_id, row);
+    entry->second.absence_days.reset();
+  });
   return states;
 }
 

@@ -233,6 +233,8 @@ class Store {
   // Adds derived rows without removing any.
   void InsertDerived(const StudentYear& key, const StudentAbsences& absences);
 
+  // Returns the school year's tier states by student, without their absence days, which
+  // only the tier engine reads (through ForEachTierState and LoadTierState).
   std::map<std::string, TierStateRow> LoadTierStates(int school_year);
   // Calls `visit` with every tier_state row of the school year, in student order.
   void ForEachTierState(int school_year, const std::function<void(const TierStateRow&)>& visit);

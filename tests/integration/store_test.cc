@@ -366,7 +366,8 @@ TEST(Store, AbsenceDaysReadBackAsWritten) {
   }
   EXPECT_EQ(DecodeAbsenceDays("")->size(), 0u);
   for (const char* damaged : {"18863,10000,0,1:A", "18863,10000,0,2:A;", "18863,10000,20000,1:A;", "18863,0,0,1:A;",
-                              "18864,10000,0,1:A;18863,10000,0,1:A;", "18863;", "x,10000,0,1:A;"}) {
+                              "18864,10000,0,1:A;18863,10000,0,1:A;", "18863;", "x,10000,0,1:A;",
+                              "4294986159,10000,0,1:A;", "18863,20000,0,1:A;", "18863,10000,0,-1:A;"}) {
     EXPECT_FALSE(DecodeAbsenceDays(damaged).has_value()) << damaged;
   }
 }
@@ -386,9 +387,10 @@ TEST(Store, UpgradeDropsStoredAbsenceDates) {
   }
   auto store = OpenStore(dir);
   EXPECT_EQ(store->SchemaVersion(), static_cast<int>(SchemaMigrations().size()));
-  TierStateRow s1 = store->LoadTierStates(2021).at("S1");
-  EXPECT_EQ(s1.totals.absent, kUnitsPerDay);
-  EXPECT_FALSE(s1.absence_days.has_value());
+  std::optional<TierStateRow> s1 = store->LoadTierState(2021, "S1");
+  ASSERT_TRUE(s1.has_value());
+  EXPECT_EQ(s1->totals.absent, kUnitsPerDay);
+  EXPECT_FALSE(s1->absence_days.has_value());
 }
 
 TEST(Store, MigratesEventsToDateOrder) {
