@@ -32,6 +32,14 @@ Snapshot SmallSnapshot() {
   return snapshot;
 }
 
+// Creates store.db in `dir` at an older schema version and runs `rows` on it.
+void CreateStoreAtVersion(const TempDir& dir, int version, const std::string& rows) {
+  sqlite::Database db(dir.File("store.db"), true);
+  for (int applied = 0; applied < version; ++applied) db.Exec(SchemaMigrations()[applied]);
+  db.Exec("PRAGMA user_version = " + std::to_string(version));
+  db.Exec(rows);
+}
+
 std::unique_ptr<Store> OpenStore(const TempDir& dir) {
   auto store = Store::Open(dir.File("store.db"));
   EXPECT_TRUE(store.ok()) << store.error().message;
@@ -377,14 +385,10 @@ TEST(Store, AbsenceDaysReadBackAsWritten) {
 // evaluates the student reads them in full.
 TEST(Store, UpgradeDropsStoredAbsenceDates) {
   TempDir dir;
-  {
-    sqlite::Database db(dir.File("store.db"), true);
-    for (int version = 0; version < 9; ++version) db.Exec(SchemaMigrations()[version]);
-    db.Exec("PRAGMA user_version = 9");
-    db.Exec("INSERT INTO tier_state (student_id, school_year, as_of, tier, school_id, enrolled, absent, excused, "
-            "unexcused, rules_version, absence_dates) VALUES ('S1', 2021, 18887, 1, 'A', 190000, 10000, 0, 10000, "
-            "'v', '18863')");
-  }
+  CreateStoreAtVersion(dir, 9,
+                       "INSERT INTO tier_state (student_id, school_year, as_of, tier, school_id, enrolled, absent, "
+                       "excused, unexcused, rules_version, absence_dates) VALUES ('S1', 2021, 18887, 1, 'A', 190000, "
+                       "10000, 0, 10000, 'v', '18863')");
   auto store = OpenStore(dir);
   EXPECT_EQ(store->SchemaVersion(), static_cast<int>(SchemaMigrations().size()));
   std::optional<TierStateRow> s1 = store->LoadTierState(2021, "S1");
