@@ -182,9 +182,10 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
     summary.rejected_total = store.ListRejected().size();
     summary.outbox = store.OutboxCounts();
     spdlog::debug("cycle as of {} took {:.1f} ms reading sources, {:.1f} ms in the tier engine ({} students "
-                  "evaluated in full, {} moved forward), {:.1f} ms delivering, {:.1f} ms for the summary",
-                  as_of.ToString(), sources_ms, engine_ms, summary.engine.evaluated, summary.engine.extended,
-                  delivery_ms, step_ms());
+                  "evaluated in full, {} of them with no new decision, {} moved forward), {:.1f} ms delivering, "
+                  "{:.1f} ms for the summary",
+                  as_of.ToString(), sources_ms, engine_ms, summary.engine.evaluated, summary.engine.no_new_decision,
+                  summary.engine.extended, delivery_ms, step_ms());
   } catch (const sqlite::SqliteError& error) {
     spdlog::error("store {} failed: {}; the transaction was rolled back and the next cycle starts over",
                   config.store_path, error.what());

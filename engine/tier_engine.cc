@@ -349,6 +349,66 @@ std::optional<Date> TierEngine::RecordChanges(const std::string& student_id, int
   return ApplyPlaybook(student_id, school_year, inputs, timeline, enrolled_days, as_of, latest_id, stats);
 }
 
+bool TierEngine::NewDaysDecideNothing(const std::string& student_id, int school_year, const StudentInputs& inputs,
+                                      const TierTimeline& timeline, const std::vector<EnrolledDay>& enrolled_days,
+                                      Date last_as_of, Date as_of, const LastEvaluation& last,
+                                      IssuedNotices& issued_notices) {
+  // A date due (a plan review, an overdue task, a held notice's release) needs the outbox.
+  if (!(as_of < last.recheck_on)) return false;
+  // The last run recorded every change up to its as-of date, so only a later one is new.
+  if (!timeline.changes.empty() && last_as_of < timeline.changes.back().date) return false;
+  // The same days up to the last run give the same tier. A different tier means the row
+  // does not match these days, so the full step runs.
+  if (timeline.tier != last.tier) return false;
+
+  const Playbook& playbook = settings_.playbook;
+  PlanningContext context;
+  context.as_of = as_of;
+  context.rules = &settings_.rules;
+  context.timeline = &timeline;
+  context.enrolled_days = &enrolled_days;
+  context.absence_days = &inputs.absence_days;
+  for (size_t index = 0; index < playbook.rules.size(); ++index) {
+    const PlaybookRule& rule = playbook.rules[index];
+    switch (rule.trigger) {
+      case Trigger::kConsecutiveAbsences:
+      case Trigger::kUnexcusedInWindow: {
+        // New days can only add decisions after the last ones, which the last run saw.
+        std::vector<Decision> decisions = EvaluateTrigger(playbook, index, context);
+        if (!decisions.empty() && last_as_of < decisions.back().date) return false;
+        break;
+      }
+      case Trigger::kUnexcusedAfterNotice: {
+        // The rule decides once, on the first unexcused day in its tiers after the notice
+        // was issued. Only a first such day after `last_as_of` is new.
+        auto qualifies = [&](const AbsenceDay& day) {
+          return !(as_of < day.date) && day.unexcused > 0 && TierOn(timeline, day.date) >= rule.tier;
+        };
+        bool new_day_qualifies = std::any_of(inputs.absence_days.begin(), inputs.absence_days.end(),
+                                             [&](const AbsenceDay& day) { return last_as_of < day.date && qualifies(day); });
+        if (!new_day_qualifies) break;
+        auto level = issued_notices.find(rule.notice_level);
+        if (level == issued_notices.end()) {
+          level = issued_notices.emplace(rule.notice_level, store_.EarliestIssuedNotices(school_year, rule.notice_level))
+                      .first;
+        }
+        auto issued = level->second.find(student_id);
+        if (issued == level->second.end()) break;  // no notice of that level issued
+        auto first = std::find_if(inputs.absence_days.begin(), inputs.absence_days.end(),
+                                  [&](const AbsenceDay& day) { return issued->second < day.date && qualifies(day); });
+        if (first != inputs.absence_days.end() && last_as_of < first->date) return false;
+        break;
+      }
+      case Trigger::kTierEntered:
+      case Trigger::kTierLeftDownward:
+      case Trigger::kPlanReview:
+      case Trigger::kTaskOverdue:
+        break;  // no new tier change, and no date due
+    }
+  }
+  return true;
+}
+
 std::vector<TierChangeRow> TierEngine::RecordedChanges(const std::string& student_id, int school_year) {
   if (recorded_changes_ != nullptr) {
     auto found = recorded_changes_->find(student_id);
@@ -358,7 +418,9 @@ std::vector<TierChangeRow> TierEngine::RecordedChanges(const std::string& studen
 }
 
 void TierEngine::ExtendSteadyStudents(int school_year, Date last_as_of, Date as_of, std::set<std::string>& to_evaluate,
-                                      std::map<std::string, KnownAbsences>& known_absences, EngineStats& stats) {
+                                      std::map<std::string, KnownAbsences>& known_absences,
+                                      std::unordered_map<std::string, LastEvaluation>& last_evaluations,
+                                      EngineStats& stats) {
   const CalendarSet& calendars = Calendars(school_year);
   static const std::vector<DayUnits> kNoDays;
   // The units of each school's instructional days after the last as-of date, up to this one.
@@ -411,6 +473,7 @@ void TierEngine::ExtendSteadyStudents(int school_year, Date last_as_of, Date as_
     if (row.absence_days && row.as_of == last_as_of) {
       if (auto days = DecodeAbsenceDays(*row.absence_days)) {
         known_absences.emplace(row.student_id, KnownAbsences{std::move(*days), {}});
+        last_evaluations.emplace(row.student_id, LastEvaluation{row.tier, row.recheck_on});
       }
     }
   });
@@ -458,6 +521,8 @@ EngineStats TierEngine::Run(Date as_of) {
   sqlite::Transaction transaction(store_.db());
   std::set<std::string> to_evaluate;
   std::map<std::string, KnownAbsences> known_absences;
+  std::unordered_map<std::string, LastEvaluation> last_evaluations;
+  IssuedNotices issued_notices;
   // Pending from this run's derivation or an earlier one that did not evaluate this year.
   std::map<std::string, PendingEvaluation> pending = store_.PendingEvaluations(school_year);
   if (!evaluate_all) {
@@ -484,11 +549,12 @@ EngineStats TierEngine::Run(Date as_of) {
     for (auto& student_id : store_.StudentsEnteringBetween(school_year, *last_as_of + 1, as_of)) {
       to_evaluate.insert(std::move(student_id));
     }
-    ExtendSteadyStudents(school_year, *last_as_of, as_of, to_evaluate, known_absences, stats);
+    ExtendSteadyStudents(school_year, *last_as_of, as_of, to_evaluate, known_absences, last_evaluations, stats);
   }
   // A day changed up to the last run is read again, or every date when the changed dates
   // are not known.
   for (const auto& [student_id, entry] : pending) {
+    if (entry.history_changed) last_evaluations.erase(student_id);
     auto known = known_absences.find(student_id);
     if (known == known_absences.end() || !entry.history_changed) continue;
     if (!entry.changed_dates) {
@@ -558,7 +624,13 @@ EngineStats TierEngine::Run(Date as_of) {
   }
   auto forget_old_tier = [&](const std::string& student_id) {
     if (evaluate_all) return;
-    if (auto old_tier = store_.LoadTier(student_id, school_year)) {
+    std::optional<int> old_tier;
+    if (auto last = last_evaluations.find(student_id); last != last_evaluations.end()) {
+      old_tier = last->second.tier;
+    } else {
+      old_tier = store_.LoadTier(student_id, school_year);
+    }
+    if (old_tier) {
       auto found = tier_counts.find(*old_tier);
       if (found != tier_counts.end() && --found->second == 0) tier_counts.erase(found);
     }
@@ -579,8 +651,18 @@ EngineStats TierEngine::Run(Date as_of) {
     TierTimeline timeline;
     std::vector<EnrolledDay> enrolled_days;
     StudentTier tier = Evaluate(student_id, student_inputs, as_of, &timeline, &enrolled_days);
-    std::optional<Date> next_decision =
-        RecordChanges(student_id, school_year, student_inputs, timeline, enrolled_days, as_of, stats);
+    std::optional<Date> next_decision;
+    auto last = last_evaluations.find(student_id);
+    if (last != last_evaluations.end() &&
+        NewDaysDecideNothing(student_id, school_year, student_inputs, timeline, enrolled_days, *last_as_of, as_of,
+                             last->second, issued_notices)) {
+      // The tier changes and the outbox stay as the last run left them, and so does the
+      // next date due.
+      if (last->second.recheck_on != kNoRecheckDue) next_decision = last->second.recheck_on;
+      ++stats.no_new_decision;
+    } else {
+      next_decision = RecordChanges(student_id, school_year, student_inputs, timeline, enrolled_days, as_of, stats);
+    }
     TierStateRow row{student_id, tier.tier, as_of, tier.school_id, tier.totals, settings_.rules.version};
     PlanRecheck(student_inputs.enrollments, as_of, next_decision, row);
     // Up to as-of only: a later run reads the days after this as-of date by date.

@@ -43,6 +43,9 @@ struct EngineStats {
   size_t recomputed = 0;     // students whose absences were derived again
   size_t evaluated = 0;      // students whose tier was evaluated at the as-of date
   size_t extended = 0;       // students moved to the as-of date by adding enrolled days only
+  // Evaluated students whose days since the last run moved no tier and fired no rule, so
+  // the playbook step was skipped for them (see NewDaysDecideNothing).
+  size_t no_new_decision = 0;
   size_t tier_changes = 0;   // tier changes recorded
   size_t superseded = 0;     // recorded changes that corrected data removed
   size_t actions_created = 0;
@@ -117,13 +120,32 @@ class TierEngine {
   // The timeline and the enrolled days up to as-of go to the outputs that are not null.
   StudentTier Evaluate(const std::string& student_id, const StudentInputs& inputs, Date as_of,
                        TierTimeline* timeline_out, std::vector<EnrolledDay>* enrolled_days_out = nullptr);
+  // The tier and recheck date that the last run left in the tier_state row of a student
+  // this run evaluates.
+  struct LastEvaluation {
+    int tier = 1;
+    Date recheck_on;
+  };
   // Moves the students of the school year who need no full evaluation from `last_as_of` to
   // `as_of` by adding the enrolled days in between, and adds every other student with a
   // tier_state row to `to_evaluate`. Students with absence days or enrollments beginning
   // in between must be in `to_evaluate` already. Adds the stored absence days of the
-  // students to evaluate to `known_absences` where they are still valid.
+  // students to evaluate to `known_absences` where they are still valid, and then their
+  // row's tier and recheck date to `last_evaluations`.
   void ExtendSteadyStudents(int school_year, Date last_as_of, Date as_of, std::set<std::string>& to_evaluate,
-                            std::map<std::string, KnownAbsences>& known_absences, EngineStats& stats);
+                            std::map<std::string, KnownAbsences>& known_absences,
+                            std::unordered_map<std::string, LastEvaluation>& last_evaluations, EngineStats& stats);
+  // The earliest issue date of each student's notices, by notice level (EarliestIssuedNotices),
+  // read once per run and level when first needed.
+  using IssuedNotices = std::map<int, std::unordered_map<std::string, Date>>;
+  // Returns whether the playbook step can be skipped for a student whose absence days up to
+  // `last_as_of` are those the last run evaluated (`last`, with no date due by `as_of`).
+  // That holds when no tier change falls after `last_as_of`, and no decision of a rule that
+  // new absences fire (consecutive absences, unexcused days in a window or after a notice).
+  // The outbox, the recorded tier changes and the next date due then stay as they are.
+  bool NewDaysDecideNothing(const std::string& student_id, int school_year, const StudentInputs& inputs,
+                            const TierTimeline& timeline, const std::vector<EnrolledDay>& enrolled_days,
+                            Date last_as_of, Date as_of, const LastEvaluation& last, IssuedNotices& issued_notices);
   // `enrolled_days` are the student's EnrolledDays up to `as_of`. Returns the next date a
   // decision is due without new data (ApplyPlaybook).
   std::optional<Date> RecordChanges(const std::string& student_id, int school_year, const StudentInputs& inputs,

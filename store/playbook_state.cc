@@ -244,6 +244,16 @@ std::unordered_map<std::string, StudentProfile> Store::LoadAllStudentProfiles() 
   return profiles;
 }
 
+std::unordered_map<std::string, Date> Store::EarliestIssuedNotices(int school_year, int notice_level) {
+  auto statement = db_.Prepare(
+      "SELECT student_id, MIN(issued_on) FROM outbox WHERE school_year = ? AND kind = 'notice' "
+      "AND issued_on IS NOT NULL AND notice_level = ? AND status <> 'cancelled' GROUP BY student_id");
+  statement.Bind(1, school_year).Bind(2, notice_level);
+  std::unordered_map<std::string, Date> issued;
+  while (statement.Step()) issued.emplace(statement.Text(0), Date(static_cast<int32_t>(statement.Int(1))));
+  return issued;
+}
+
 std::optional<int> Store::LoadTier(const std::string& student_id, int school_year) {
   auto& statement = Cached("SELECT tier FROM tier_state WHERE school_year = ? AND student_id = ?");
   statement.Bind(1, school_year).Bind(2, student_id);

@@ -288,6 +288,9 @@ class Store {
   // Every outbox entry of the student in the school year, oldest first, with notice bodies
   // left empty: the tier engine, which reads these, needs none.
   std::vector<OutboxEntry> LoadStudentOutbox(const std::string& student_id, int school_year);
+  // For every student of the school year with an issued notice of `notice_level` that was
+  // not cancelled, the earliest issue date.
+  std::unordered_map<std::string, Date> EarliestIssuedNotices(int school_year, int notice_level);
   // Returns the outbox entries of the school year by student, oldest first, for every
   // student or for the students in `range` when it is given, with notice bodies left empty.
   std::unordered_map<std::string, std::vector<OutboxEntry>> LoadAllStudentOutboxes(

@@ -1,7 +1,8 @@
-// Daily syncs that move steady students by their enrolled days alone, against the same
-// syncs evaluating every student in full. Both must leave the same outbox, tier changes and
-// tier states, day after day: the plan reviews, overdue tasks, held notices and household
-// merges the default playbook makes are all dated, and none may be missed or come late.
+// Daily syncs that move steady students by their enrolled days alone, and skip the playbook
+// step for students whose new absences decide nothing, against the same syncs evaluating
+// every student in full. Both must leave the same outbox, tier changes and tier states,
+// day after day: the plan reviews, overdue tasks, held notices and household merges the
+// default playbook makes are all dated, and none may be missed or come late.
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
@@ -60,7 +61,8 @@ Dump Take(Store& store) {
                            "reason, recorded_as_of, superseded_at IS NULL FROM tier_change ORDER BY id");
   dump.tier_states = Rows(store,
                           "SELECT student_id, school_year, as_of, tier, school_id, enrolled, absent, excused, "
-                          "unexcused FROM tier_state ORDER BY school_year, student_id");
+                          "unexcused, recheck_on, accruing_school, absence_days FROM tier_state "
+                          "ORDER BY school_year, student_id");
   dump.meta = Rows(store, "SELECT key, value FROM meta WHERE key LIKE 'tier_counts:%' ORDER BY key");
   return dump;
 }
@@ -103,6 +105,7 @@ TEST(SteadyStudents, DailySyncsMatchEvaluatingEveryone) {
   Store& full = **full_store;
 
   size_t extended = 0;
+  size_t no_new_decision = 0;
   size_t steady_evaluated = 0;
   size_t full_evaluated = 0;
   auto sync_both = [&](Date as_of) {
@@ -111,6 +114,8 @@ TEST(SteadyStudents, DailySyncsMatchEvaluatingEveryone) {
     ASSERT_TRUE(steady_summary.ok()) << steady_summary.error().message;
     ASSERT_TRUE(full_summary.ok()) << full_summary.error().message;
     extended += steady_summary->engine.extended;
+    no_new_decision += steady_summary->engine.no_new_decision;
+    EXPECT_EQ(full_summary->engine.no_new_decision, 0u);
     steady_evaluated += steady_summary->engine.evaluated;
     full_evaluated += full_summary->engine.evaluated;
     EXPECT_EQ(full_summary->engine.extended, 0u);
@@ -190,6 +195,12 @@ TEST(SteadyStudents, DailySyncsMatchEvaluatingEveryone) {
   EXPECT_GT(dump.outbox.size(), 1000u);
   EXPECT_GT(extended, static_cast<size_t>(kStudents) * (kDailyDays - 2) * 2 / 3);
   EXPECT_LT(steady_evaluated * 4, full_evaluated);
+  // Many students absent on a new day skipped the playbook step, and the rules that new
+  // absences fire made the same actions in both stores.
+  EXPECT_GT(no_new_decision, 2000u) << no_new_decision << " of " << steady_evaluated;
+  EXPECT_NE(count("trigger_name = 'consecutive_absences'"), "0|");
+  EXPECT_NE(count("trigger_name = 'unexcused_in_window'"), "0|");
+  EXPECT_NE(count("trigger_name = 'unexcused_after_notice'"), "0|");
 }
 
 }  // namespace
