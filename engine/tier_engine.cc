@@ -470,8 +470,9 @@ void TierEngine::ExtendSteadyStudents(int school_year, Date last_as_of, Date as_
       return;
     }
     if (!chosen_already) to_evaluate.insert(row.student_id);
-    if (row.absence_days && row.as_of == last_as_of) {
-      if (auto days = DecodeAbsenceDays(*row.absence_days)) {
+    if (row.as_of != last_as_of) return;
+    if (auto stored = store_.LoadStoredAbsenceDays(school_year, row.student_id)) {
+      if (auto days = DecodeAbsenceDays(*stored)) {
         known_absences.emplace(row.student_id, KnownAbsences{std::move(*days), {}});
         last_evaluations.emplace(row.student_id, LastEvaluation{row.tier, row.recheck_on});
       }
@@ -618,7 +619,7 @@ EngineStats TierEngine::Run(Date as_of) {
   // that evaluates a few students does not count the whole year again.
   std::map<int, size_t> tier_counts;
   if (evaluate_all) {
-    store_.db().Prepare("DELETE FROM tier_state WHERE school_year = ?").Bind(1, school_year).Run();
+    store_.DeleteTierStates(school_year);
   } else {
     tier_counts = StoredTierCounts(school_year);
   }

@@ -268,6 +268,10 @@ void Store::DeleteTierState(int school_year, const std::string& student_id) {
       .Bind(1, school_year)
       .Bind(2, student_id)
       .Run();
+  Cached("DELETE FROM tier_state_days WHERE school_year = ? AND student_id = ?")
+      .Bind(1, school_year)
+      .Bind(2, student_id)
+      .Run();
 }
 
 size_t Store::MergeHouseholdNotices(int school_year, Date issued_on) {

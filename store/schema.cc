@@ -440,6 +440,43 @@ ALTER TABLE tier_state ADD COLUMN absence_days TEXT;
 -- index instead of a lookup per row and a sort.
 CREATE INDEX enrollment_year_student ON enrollment (school_year, student_id, entry_date, school_id, exit_date, grade);
 )sql",
+      R"sql(
+-- The stored absence days move to a table of their own. Each run moves every steady
+-- student's tier_state row to the new as-of date, and with the days in the row that
+-- rewrote about five times as many pages. tier_state is copied, not altered, so that its
+-- pages are packed again.
+CREATE TABLE tier_state_days (
+  school_year  INTEGER NOT NULL,
+  student_id   TEXT NOT NULL,
+  absence_days TEXT NOT NULL,
+  PRIMARY KEY (school_year, student_id)
+) WITHOUT ROWID;
+INSERT INTO tier_state_days (school_year, student_id, absence_days)
+SELECT school_year, student_id, absence_days FROM tier_state WHERE absence_days IS NOT NULL
+ORDER BY school_year, student_id;
+
+CREATE TABLE tier_state_v2 (
+  student_id      TEXT NOT NULL,
+  school_year     INTEGER NOT NULL,
+  as_of           INTEGER NOT NULL,
+  tier            INTEGER NOT NULL,
+  school_id       TEXT NOT NULL,
+  enrolled        INTEGER NOT NULL,
+  absent          INTEGER NOT NULL,
+  excused         INTEGER NOT NULL,
+  unexcused       INTEGER NOT NULL,
+  rules_version   TEXT NOT NULL,
+  recheck_on      INTEGER NOT NULL DEFAULT 0,
+  accruing_school TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (school_year, student_id)
+) WITHOUT ROWID;
+INSERT INTO tier_state_v2
+SELECT student_id, school_year, as_of, tier, school_id, enrolled, absent, excused, unexcused, rules_version,
+  recheck_on, accruing_school
+FROM tier_state ORDER BY school_year, student_id;
+DROP TABLE tier_state;
+ALTER TABLE tier_state_v2 RENAME TO tier_state;
+)sql",
   };
   return kMigrations;
 }

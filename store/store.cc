@@ -31,6 +31,7 @@ Store::Store(const std::string& path, Mode mode) : db_(path, mode == Mode::kRead
     db_.Exec("PRAGMA page_size = 16384");
     db_.Exec("PRAGMA journal_mode = WAL");
     db_.Exec("PRAGMA synchronous = NORMAL");
+    checkpointer_.Attach(db_);
   }
   // A district's attendance tables run to gigabytes, and 64 MiB of page cache (SQLite's
   // default is 2 MiB) keeps the b-tree interior pages of a backfill's inserts in memory.
@@ -312,7 +313,7 @@ TierStateRow ReadTierStateRow(const sqlite::Statement& statement) {
   row.rules_version = statement.Text(8);
   row.recheck_on = Date(static_cast<int32_t>(statement.Int(9)));
   row.accruing_school = statement.Text(10);
-  if (!statement.IsNull(11)) row.absence_days = statement.Text(11);
+  if (statement.ColumnCount() > 11 && !statement.IsNull(11)) row.absence_days = statement.Text(11);
   return row;
 }
 
@@ -672,31 +673,41 @@ void Store::ClearDirty(const std::vector<StudentYear>& keys) {
 
 std::map<std::string, TierStateRow> Store::LoadTierStates(int school_year) {
   std::map<std::string, TierStateRow> states;
-  ForEachTierState(school_year, [&states](const TierStateRow& row) {
-    auto [entry, inserted] = states.emplace(row.student_id, row);
-    entry->second.absence_days.reset();
-  });
+  ForEachTierState(school_year, [&states](const TierStateRow& row) { states.emplace_hint(states.end(), row.student_id, row); });
   return states;
 }
 
 void Store::ForEachTierState(int school_year, const std::function<void(const TierStateRow&)>& visit) {
   auto statement = db_.Prepare(
       "SELECT student_id, tier, as_of, school_id, enrolled, absent, excused, unexcused, rules_version, recheck_on, "
-      "accruing_school, absence_days FROM tier_state WHERE school_year = ? ORDER BY student_id");
+      "accruing_school FROM tier_state WHERE school_year = ? ORDER BY student_id");
   statement.Bind(1, school_year);
   while (statement.Step()) visit(ReadTierStateRow(statement));
+}
+
+std::optional<std::string> Store::LoadStoredAbsenceDays(int school_year, const std::string& student_id) {
+  auto& statement = Cached("SELECT absence_days FROM tier_state_days WHERE school_year = ? AND student_id = ?");
+  statement.Bind(1, school_year).Bind(2, student_id);
+  std::optional<std::string> days;
+  if (statement.Step()) days = statement.Text(0);
+  statement.Reset();
+  return days;
+}
+
+void Store::DeleteTierStates(int school_year) {
+  db_.Prepare("DELETE FROM tier_state WHERE school_year = ?").Bind(1, school_year).Run();
+  db_.Prepare("DELETE FROM tier_state_days WHERE school_year = ?").Bind(1, school_year).Run();
 }
 
 void Store::SaveTierState(int school_year, const TierStateRow& row) {
   Cached(
          "INSERT INTO tier_state (student_id, school_year, as_of, tier, school_id, enrolled, absent, excused, "
-         "unexcused, rules_version, recheck_on, accruing_school, absence_days) "
-         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+         "unexcused, rules_version, recheck_on, accruing_school) "
+         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
          "ON CONFLICT (school_year, student_id) DO UPDATE SET as_of = excluded.as_of, tier = excluded.tier, "
          "school_id = excluded.school_id, enrolled = excluded.enrolled, absent = excluded.absent, "
          "excused = excluded.excused, unexcused = excluded.unexcused, rules_version = excluded.rules_version, "
-         "recheck_on = excluded.recheck_on, accruing_school = excluded.accruing_school, "
-         "absence_days = excluded.absence_days")
+         "recheck_on = excluded.recheck_on, accruing_school = excluded.accruing_school")
       .Bind(1, row.student_id)
       .Bind(2, school_year)
       .Bind(3, row.as_of.days())
@@ -709,8 +720,20 @@ void Store::SaveTierState(int school_year, const TierStateRow& row) {
       .Bind(10, row.rules_version)
       .Bind(11, row.recheck_on.days())
       .Bind(12, row.accruing_school)
-      .Bind(13, row.absence_days)
       .Run();
+  if (row.absence_days) {
+    Cached("INSERT INTO tier_state_days (school_year, student_id, absence_days) VALUES (?, ?, ?) "
+           "ON CONFLICT (school_year, student_id) DO UPDATE SET absence_days = excluded.absence_days")
+        .Bind(1, school_year)
+        .Bind(2, row.student_id)
+        .Bind(3, *row.absence_days)
+        .Run();
+  } else {
+    Cached("DELETE FROM tier_state_days WHERE school_year = ? AND student_id = ?")
+        .Bind(1, school_year)
+        .Bind(2, row.student_id)
+        .Run();
+  }
 }
 
 void Store::ExtendTierStates(int school_year, Date last_as_of, Date as_of,
@@ -792,8 +815,10 @@ std::map<std::string, PendingEvaluation> Store::PendingEvaluations(int school_ye
 std::optional<TierStateRow> Store::LoadTierState(int school_year, const std::string& student_id) {
   std::optional<TierStateRow> found;
   auto& statement = Cached(
-      "SELECT student_id, tier, as_of, school_id, enrolled, absent, excused, unexcused, rules_version, recheck_on, "
-      "accruing_school, absence_days FROM tier_state WHERE school_year = ? AND student_id = ?");
+      "SELECT t.student_id, t.tier, t.as_of, t.school_id, t.enrolled, t.absent, t.excused, t.unexcused, "
+      "t.rules_version, t.recheck_on, t.accruing_school, d.absence_days FROM tier_state t "
+      "LEFT JOIN tier_state_days d ON d.school_year = t.school_year AND d.student_id = t.student_id "
+      "WHERE t.school_year = ? AND t.student_id = ?");
   statement.Bind(1, school_year).Bind(2, student_id);
   if (statement.Step()) found = ReadTierStateRow(statement);
   statement.Reset();

@@ -22,6 +22,7 @@
 #include "rules/calendar.h"
 #include "rules/playbook.h"
 #include "rules/playbook_plan.h"
+#include "store/checkpointer.h"
 #include "rules/records.h"
 #include "rules/tier.h"
 #include "store/sqlite.h"
@@ -71,7 +72,7 @@ struct TierStateRow {
   std::optional<std::string> absence_days;
 };
 
-// The form of tier_state.absence_days: the days up to `up_to`, each written as
+// The form of tier_state_days.absence_days: the days up to `up_to`, each written as
 // "date,amount,excused,length:school;" with day numbers and day units, so that any school
 // id reads back whole.
 std::string EncodeAbsenceDays(const std::vector<AbsenceDay>& days, Date up_to);
@@ -154,6 +155,8 @@ class Store {
   static Result<std::unique_ptr<Store>> Open(const std::string& path, Mode mode = Mode::kReadWrite);
 
   sqlite::Database& db() { return db_; }
+  // Copies the write-ahead log into the database file after commits of a read-write store.
+  BackgroundCheckpointer& checkpointer() { return checkpointer_; }
   int SchemaVersion();
 
   std::optional<std::string> Meta(const std::string& key);
@@ -233,12 +236,17 @@ class Store {
   // Adds derived rows without removing any.
   void InsertDerived(const StudentYear& key, const StudentAbsences& absences);
 
-  // Returns the school year's tier states by student, without their absence days, which
-  // only the tier engine reads (through ForEachTierState and LoadTierState).
+  // Returns the school year's tier states by student, without their absence days.
   std::map<std::string, TierStateRow> LoadTierStates(int school_year);
-  // Calls `visit` with every tier_state row of the school year, in student order.
+  // Calls `visit` with every tier_state row of the school year, in student order, without
+  // its absence days (LoadStoredAbsenceDays reads those).
   void ForEachTierState(int school_year, const std::function<void(const TierStateRow&)>& visit);
+  // The student's stored absence days (TierStateRow::absence_days), if any.
+  std::optional<std::string> LoadStoredAbsenceDays(int school_year, const std::string& student_id);
+  // Writes the row, and its absence days to tier_state_days (removing them when nullopt).
   void SaveTierState(int school_year, const TierStateRow& row);
+  // Removes every tier state of the school year, with their absence days.
+  void DeleteTierStates(int school_year);
   // Moves every tier state of the school year at `last_as_of` to `as_of`, adding to its
   // enrolled days the units listed for its accruing school (none for a school not listed).
   void ExtendTierStates(int school_year, Date last_as_of, Date as_of,
@@ -360,6 +368,8 @@ class Store {
   sqlite::Statement& Cached(const char* sql);
 
   sqlite::Database db_;
+  // Declared after db_ so that its thread stops before the database closes.
+  BackgroundCheckpointer checkpointer_;
   // Student-years known to be in dirty_student when meta's dirty_generation had this value.
   // Entries leave dirty_student only through ClearDirty, which bumps the generation, so
   // while the generation matches, every student here is still dirty.

@@ -60,9 +60,10 @@ Dump Take(Store& store) {
                            "SELECT id, student_id, school_year, change_date, from_tier, to_tier, occurrence, "
                            "reason, recorded_as_of, superseded_at IS NULL FROM tier_change ORDER BY id");
   dump.tier_states = Rows(store,
-                          "SELECT student_id, school_year, as_of, tier, school_id, enrolled, absent, excused, "
-                          "unexcused, recheck_on, accruing_school, absence_days FROM tier_state "
-                          "ORDER BY school_year, student_id");
+                          "SELECT t.student_id, t.school_year, as_of, tier, school_id, enrolled, absent, excused, "
+                          "unexcused, recheck_on, accruing_school, d.absence_days FROM tier_state t "
+                          "LEFT JOIN tier_state_days d USING (school_year, student_id) "
+                          "ORDER BY t.school_year, t.student_id");
   dump.meta = Rows(store, "SELECT key, value FROM meta WHERE key LIKE 'tier_counts:%' ORDER BY key");
   return dump;
 }

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <set>
 
 #include "daemon/cycle.h"
@@ -38,6 +39,12 @@ void CreateStoreAtVersion(const TempDir& dir, int version, const std::string& ro
   for (int applied = 0; applied < version; ++applied) db.Exec(SchemaMigrations()[applied]);
   db.Exec("PRAGMA user_version = " + std::to_string(version));
   db.Exec(rows);
+}
+
+// The first column of the first row of `sql`, a count.
+int64_t CountRows(Store& store, const std::string& sql) {
+  auto statement = store.db().Prepare(sql);
+  return statement.Step() ? statement.Int(0) : -1;
 }
 
 std::unique_ptr<Store> OpenStore(const TempDir& dir) {
@@ -351,7 +358,7 @@ TEST(Store, KeptCalendarsFollowChangesFromAnotherProcess) {
   EXPECT_EQ(calendars.Find("A")->Find(D("2021-08-27")), std::optional<DayUnits>(kUnitsPerDay / 2));
 }
 
-// tier_state.absence_days stores what a later run would read from absence_day. School ids
+// tier_state_days.absence_days stores what a later run would read from absence_day. School ids
 // with the form's own separators read back whole, and damaged text reads as unknown.
 TEST(Store, AbsenceDaysReadBackAsWritten) {
   std::vector<AbsenceDay> days = {
@@ -395,6 +402,86 @@ TEST(Store, UpgradeDropsStoredAbsenceDates) {
   ASSERT_TRUE(s1.has_value());
   EXPECT_EQ(s1->totals.absent, kUnitsPerDay);
   EXPECT_FALSE(s1->absence_days.has_value());
+}
+
+// Schema version 12 moves the stored absence days out of tier_state into tier_state_days.
+TEST(Store, UpgradeMovesStoredAbsenceDays) {
+  TempDir dir;
+  CreateStoreAtVersion(dir, 11,
+                       "INSERT INTO tier_state (student_id, school_year, as_of, tier, school_id, enrolled, absent, "
+                       "excused, unexcused, rules_version, recheck_on, accruing_school, absence_days) VALUES "
+                       "('S1', 2021, 18887, 2, 'A', 190000, 10000, 0, 10000, 'v', 18900, 'A', '18863,10000,0,1:A;'), "
+                       "('S2', 2021, 18887, 1, 'A', 190000, 0, 0, 0, 'v', 18901, 'A', NULL)");
+  auto store = OpenStore(dir);
+  EXPECT_EQ(store->SchemaVersion(), static_cast<int>(SchemaMigrations().size()));
+
+  std::optional<TierStateRow> s1 = store->LoadTierState(2021, "S1");
+  ASSERT_TRUE(s1.has_value());
+  EXPECT_EQ(s1->tier, 2);
+  EXPECT_EQ(s1->recheck_on, Date(18900));
+  EXPECT_EQ(s1->accruing_school, "A");
+  EXPECT_EQ(s1->absence_days, std::optional<std::string>("18863,10000,0,1:A;"));
+  EXPECT_EQ(store->LoadStoredAbsenceDays(2021, "S1"), std::optional<std::string>("18863,10000,0,1:A;"));
+  std::optional<TierStateRow> s2 = store->LoadTierState(2021, "S2");
+  ASSERT_TRUE(s2.has_value());
+  EXPECT_EQ(s2->recheck_on, Date(18901));
+  EXPECT_FALSE(s2->absence_days.has_value());
+  EXPECT_EQ(CountRows(*store, "SELECT COUNT(*) FROM pragma_table_info('tier_state') WHERE name = 'absence_days'"), 0);
+}
+
+// The stored absence days follow their tier_state row: saved with it, removed with it, and
+// removed when a row is saved without them.
+TEST(Store, StoredAbsenceDaysFollowTheirRow) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  TierStateRow row;
+  row.student_id = "S1";
+  row.as_of = D("2021-09-17");
+  row.school_id = "A";
+  row.rules_version = "v";
+  row.absence_days = "18863,10000,0,1:A;";
+  store->SaveTierState(2021, row);
+  EXPECT_EQ(store->LoadStoredAbsenceDays(2021, "S1"), row.absence_days);
+  EXPECT_EQ(store->LoadTierStates(2021).at("S1").absence_days, std::nullopt);
+
+  row.absence_days.reset();
+  store->SaveTierState(2021, row);
+  EXPECT_EQ(store->LoadStoredAbsenceDays(2021, "S1"), std::nullopt);
+
+  row.absence_days = "";
+  store->SaveTierState(2021, row);
+  EXPECT_EQ(store->LoadStoredAbsenceDays(2021, "S1"), std::optional<std::string>(""));
+  store->DeleteTierState(2021, "S1");
+  EXPECT_EQ(store->LoadStoredAbsenceDays(2021, "S1"), std::nullopt);
+
+  row.absence_days = "18863,10000,0,1:A;";
+  store->SaveTierState(2021, row);
+  store->DeleteTierStates(2021);
+  EXPECT_EQ(CountRows(*store, "SELECT COUNT(*) FROM tier_state"), 0);
+  EXPECT_EQ(CountRows(*store, "SELECT COUNT(*) FROM tier_state_days"), 0);
+}
+
+// After a commit takes the write-ahead log past its threshold, the background thread copies
+// the log into the database file.
+TEST(Store, BackgroundThreadCopiesTheLog) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  EXPECT_EQ(store->checkpointer().completed(), 0);
+  store->db().Exec("CREATE TABLE filler (data BLOB)");
+  {
+    sqlite::Transaction transaction(store->db());
+    // Each row fills a 16 KiB page, so the log passes the threshold.
+    auto insert = store->db().Prepare("INSERT INTO filler (data) VALUES (zeroblob(16000))");
+    for (int row = 0; row < BackgroundCheckpointer::kWakeAtPages + 100; ++row) insert.Run();
+    transaction.Commit();
+  }
+  store->checkpointer().WaitIdle();
+  EXPECT_EQ(store->checkpointer().completed(), 1);
+
+  // The pages are in the database file itself, which held only the schema before.
+  EXPECT_GT(std::filesystem::file_size(dir.File("store.db")),
+            static_cast<uintmax_t>(BackgroundCheckpointer::kWakeAtPages + 100) * 16000);
+  EXPECT_EQ(CountRows(*store, "SELECT COUNT(*) FROM filler"), BackgroundCheckpointer::kWakeAtPages + 100);
 }
 
 TEST(Store, MigratesEventsToDateOrder) {
