@@ -124,6 +124,7 @@ std::optional<Date> TierEngine::ApplyPlaybook(const std::string& student_id, int
       outbox.push_back(std::move(*entry));
     }
   }
+  size_t cancelled_before = stats.notices_cancelled;
   ReviewNotices(context, outbox, stats);
 
   // The next date due is found from the outbox as this run leaves it.
@@ -133,10 +134,14 @@ std::optional<Date> TierEngine::ApplyPlaybook(const std::string& student_id, int
   }
   context.prior_actions.clear();
   for (const auto& entry : outbox) context.prior_actions.push_back(ToPriorAction(entry, completed));
-  return NextDecisionDate(settings_.playbook, context);
+  std::optional<Date> next = NextDecisionDate(settings_.playbook, context);
+  // A notice cancelled now changes the next plan, which may send a lower notice again, so
+  // the next run evaluates the student in full instead of moving it forward.
+  if (stats.notices_cancelled > cancelled_before && (!next || as_of + 1 < *next)) next = as_of + 1;
+  return next;
 }
 
-void TierEngine::ReviewNotices(const PlanningContext& context, std::vector<OutboxEntry>& entries,
+void TierEngine::ReviewNotices(PlanningContext& context, std::vector<OutboxEntry>& entries,
                                EngineStats& stats) {
   std::vector<OutboxEntry*> notices;
   for (auto& entry : entries) {
@@ -168,6 +173,11 @@ void TierEngine::ReviewNotices(const PlanningContext& context, std::vector<Outbo
     if (auto reason = tiersync::NoticeIneligibility(settings_.playbook, action, context)) {
       store_.SetOutboxStatus(notice->id, outbox_status::kCancelled, *reason);
       notice->status = outbox_status::kCancelled;
+      // A higher level's decision can rest on this notice (unexcused_after_notice), so the
+      // notices reviewed after it see it cancelled, as the next run would.
+      for (auto& prior : context.prior_actions) {
+        if (prior.idempotency_key == action.idempotency_key) prior.status = outbox_status::kCancelled;
+      }
       ++stats.notices_cancelled;
       spdlog::info("student {}: notice {} ({}) cancelled before delivery: {}", context.student_id,
                    action.idempotency_key, action.action_id, *reason);

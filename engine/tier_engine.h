@@ -180,7 +180,8 @@ class TierEngine {
                      int64_t latest_change_id, EngineStats& stats);
   // Releases, holds or cancels the student's undelivered notices. `outbox` contains every
   // entry of the student in the school year, oldest first, and gets the new statuses too.
-  void ReviewNotices(const PlanningContext& context, std::vector<OutboxEntry>& outbox, EngineStats& stats);
+  // The notices it cancels are marked cancelled in `context.prior_actions` as well.
+  void ReviewNotices(PlanningContext& context, std::vector<OutboxEntry>& outbox, EngineStats& stats);
 
   Store& store_;
   EngineSettings settings_;
