@@ -384,13 +384,12 @@ bool TierEngine::NewDaysDecideNothing(const std::string& student_id, int school_
         auto qualifies = [&](const AbsenceDay& day) {
           return !(as_of < day.date) && day.unexcused > 0 && TierOn(timeline, day.date) >= rule.tier;
         };
-        bool new_day_qualifies = std::any_of(inputs.absence_days.begin(), inputs.absence_days.end(),
-                                             [&](const AbsenceDay& day) { return last_as_of < day.date && qualifies(day); });
-        if (!new_day_qualifies) break;
+        auto new_and_qualifying = [&](const AbsenceDay& day) { return last_as_of < day.date && qualifies(day); };
+        if (std::none_of(inputs.absence_days.begin(), inputs.absence_days.end(), new_and_qualifying)) break;
         auto level = issued_notices.find(rule.notice_level);
         if (level == issued_notices.end()) {
-          level = issued_notices.emplace(rule.notice_level, store_.EarliestIssuedNotices(school_year, rule.notice_level))
-                      .first;
+          auto issued_by_student = store_.EarliestIssuedNotices(school_year, rule.notice_level);
+          level = issued_notices.emplace(rule.notice_level, std::move(issued_by_student)).first;
         }
         auto issued = level->second.find(student_id);
         if (issued == level->second.end()) break;  // no notice of that level issued

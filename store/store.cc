@@ -673,7 +673,8 @@ void Store::ClearDirty(const std::vector<StudentYear>& keys) {
 
 std::map<std::string, TierStateRow> Store::LoadTierStates(int school_year) {
   std::map<std::string, TierStateRow> states;
-  ForEachTierState(school_year, [&states](const TierStateRow& row) { states.emplace_hint(states.end(), row.student_id, row); });
+  ForEachTierState(school_year,
+                   [&states](const TierStateRow& row) { states.emplace_hint(states.end(), row.student_id, row); });
   return states;
 }
 

@@ -206,7 +206,9 @@ void CompareDailySyncs(const std::string& playbook_path) {
   EXPECT_NE(count("trigger_name = 'unexcused_after_notice'"), "0|");
 }
 
-TEST(SteadyStudents, DailySyncsMatchEvaluatingEveryone) { CompareDailySyncs(testing::SourcePath("config/playbook.yaml")); }
+TEST(SteadyStudents, DailySyncsMatchEvaluatingEveryone) {
+  CompareDailySyncs(testing::SourcePath("config/playbook.yaml"));
+}
 
 // A notice sent on unexcused absences after a lower notice rests on that notice: when the
 // lower notice is cancelled, the next plan sends a lower notice again. No date is due for
