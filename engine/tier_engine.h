@@ -82,6 +82,10 @@ class TierEngine {
   // why it must not be sent, or nullopt when it may.
   std::optional<std::string> NoticeIneligibility(const OutboxEntry& entry, Date as_of);
 
+  // Returns the school year's tier states as of the year's last run. A row that the runs
+  // since its date left steady gains its accruing school's days (TierStateRow::as_of).
+  std::vector<TierStateRow> TierStates(int school_year);
+
   const EngineSettings& settings() const { return settings_; }
 
  private:
@@ -126,10 +130,10 @@ class TierEngine {
     int tier = 1;
     Date recheck_on;
   };
-  // Moves the students of the school year who need no full evaluation from `last_as_of` to
-  // `as_of` by adding the enrolled days in between, and adds every other student with a
-  // tier_state row to `to_evaluate`. Students with absence days or enrollments beginning
-  // in between must be in `to_evaluate` already. Adds the stored absence days of the
+  // Leaves the rows of the students of the school year who need no full evaluation as they
+  // are, because their tier is the same at `as_of` (TierStateRow::as_of), and adds every
+  // other student with a tier_state row to `to_evaluate`. Students with absence days or
+  // enrollments beginning in between must be in `to_evaluate` already. Adds the stored absence days of the
   // students to evaluate to `known_absences` where they are still valid, and then their
   // row's tier and recheck date to `last_evaluations`.
   void ExtendSteadyStudents(int school_year, Date last_as_of, Date as_of, std::set<std::string>& to_evaluate,

@@ -28,6 +28,63 @@ std::string OptionalText(const std::optional<int64_t>& value) {
   return value ? std::to_string(*value) : std::string("-");
 }
 
+// Inserts or updates attendance events, many rows per statement. One statement keeps its
+// write cursor open from row to row, so rows in the table's key order go to the last leaf
+// page without a search from the root. A backfill writes millions of rows.
+class EventWriter {
+ public:
+  EventWriter(sqlite::Database& db, int64_t origin_id)
+      : batch_(db.Prepare(Sql(kBatchRows))), single_(db.Prepare(Sql(1))), origin_id_(origin_id) {
+    pending_.reserve(kBatchRows);
+  }
+
+  // `event` must stay alive until Flush: its text is bound without a copy.
+  void Add(const AttendanceEvent& event, int school_year) {
+    pending_.emplace_back(&event, school_year);
+    if (pending_.size() == kBatchRows) Flush();
+  }
+
+  void Flush() {
+    if (pending_.size() == kBatchRows) {
+      for (size_t row = 0; row < pending_.size(); ++row) Bind(batch_, static_cast<int>(row) * kColumns, pending_[row]);
+      batch_.Run();
+    } else {
+      for (const auto& row : pending_) {
+        Bind(single_, 0, row);
+        single_.Run();
+      }
+    }
+    pending_.clear();
+  }
+
+ private:
+  static constexpr size_t kBatchRows = 64;
+  static constexpr int kColumns = 9;
+
+  static std::string Sql(size_t rows) {
+    std::string sql =
+        "INSERT INTO attendance_event (date, student_id, school_id, period, category, school_year, duration, reason, "
+        "origin_id) VALUES ";
+    for (size_t row = 0; row < rows; ++row) sql += row == 0 ? "(?,?,?,?,?,?,?,?,?)" : ",(?,?,?,?,?,?,?,?,?)";
+    sql += " ON CONFLICT (date, student_id, school_id, period, category) DO UPDATE SET duration = excluded.duration, "
+           "reason = excluded.reason, origin_id = excluded.origin_id";
+    return sql;
+  }
+
+  void Bind(sqlite::Statement& statement, int first, const std::pair<const AttendanceEvent*, int>& row) const {
+    const AttendanceEvent& event = *row.first;
+    statement.Bind(first + 1, event.date.days()).BindBorrowed(first + 2, event.student_id)
+        .BindBorrowed(first + 3, event.school_id).BindBorrowed(first + 4, event.period)
+        .BindBorrowed(first + 5, event.category).Bind(first + 6, row.second).Bind(first + 7, event.duration)
+        .BindBorrowed(first + 8, event.reason).Bind(first + 9, origin_id_);
+  }
+
+  sqlite::Statement batch_;
+  sqlite::Statement single_;
+  int64_t origin_id_;
+  std::vector<std::pair<const AttendanceEvent*, int>> pending_;
+};
+
 // Tracks what one table held from an origin before, and what the snapshot changed.
 struct TableDiff {
   std::unordered_map<std::string, std::string> before;  // key -> value
@@ -189,10 +246,7 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
       std::stable_sort(incoming.begin(), incoming.end(), pointer_less);
     }
 
-    auto upsert = db_.Prepare(
-        "INSERT INTO attendance_event (date, student_id, school_id, period, category, school_year, duration, reason, "
-        "origin_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (date, student_id, school_id, period, category) "
-        "DO UPDATE SET duration = excluded.duration, reason = excluded.reason, origin_id = excluded.origin_id");
+    EventWriter upsert(db_, origin_id);
     auto remove = db_.Prepare(
         "DELETE FROM attendance_event WHERE date = ? AND student_id = ? AND school_id = ? AND period = ? "
         "AND category = ? AND origin_id = ?");
@@ -215,9 +269,7 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
         add_origin_date.Bind(1, origin_id).Bind(2, event.date.days()).Run();
         last_written_date = event.date;
       }
-      upsert.Bind(1, event.date.days()).BindBorrowed(2, event.student_id).BindBorrowed(3, event.school_id)
-          .BindBorrowed(4, event.period).BindBorrowed(5, event.category).Bind(6, event_year).Bind(7, event.duration)
-          .BindBorrowed(8, event.reason).Bind(9, origin_id).Run();
+      upsert.Add(event, event_year);
       dirty_days.push_back({event.student_id, event_year, event.date.days()});
     };
     auto erase = [&](const AttendanceEvent& stored) {
@@ -247,6 +299,7 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
       write(event);
     }
     while (old_index < before.size()) erase(before[old_index++]);
+    upsert.Flush();
   }
 
   // Sessions carry no student data; they are replaced whole, and counted by difference.
@@ -334,9 +387,18 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
     }
     // Dropped before sorting: in a backfill the enrollments mark every enrolled student dirty
     // whole, so little is left to sort.
+    // Events come in student order within a date, so one student's days are looked up once.
+    std::optional<std::string> last_student;  // a copy: erase_if moves the elements
+    int last_year = 0;
+    bool last_whole = false;
     std::erase_if(dirty_days, [&](const auto& day) {
       const auto& [student, year, date] = day;
-      return whole_dirty_.count({student, year}) > 0 || dirty.count({student, year}) > 0;
+      if (!last_student || *last_student != student || last_year != year) {
+        last_whole = whole_dirty_.count({student, year}) > 0 || dirty.count({student, year}) > 0;
+        last_student = student;
+        last_year = year;
+      }
+      return last_whole;
     });
     std::sort(dirty_days.begin(), dirty_days.end());
     dirty_days.erase(std::unique(dirty_days.begin(), dirty_days.end()), dirty_days.end());

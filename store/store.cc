@@ -737,23 +737,6 @@ void Store::SaveTierState(int school_year, const TierStateRow& row) {
   }
 }
 
-void Store::ExtendTierStates(int school_year, Date last_as_of, Date as_of,
-                             const std::unordered_map<std::string, DayUnits>& units_by_school) {
-  db_.Exec("CREATE TEMP TABLE IF NOT EXISTS accrued_units (school_id TEXT PRIMARY KEY, units INTEGER NOT NULL) "
-           "WITHOUT ROWID");
-  db_.Exec("DELETE FROM temp.accrued_units");
-  auto add = db_.Prepare("INSERT INTO temp.accrued_units (school_id, units) VALUES (?, ?)");
-  for (const auto& [school_id, units] : units_by_school) add.Bind(1, school_id).Bind(2, units).Run();
-  db_.Prepare(
-         "UPDATE tier_state SET as_of = ?1, enrolled = enrolled + COALESCE((SELECT units FROM temp.accrued_units u "
-         "WHERE u.school_id = tier_state.accruing_school), 0) WHERE school_year = ?2 AND as_of = ?3")
-      .Bind(1, as_of.days())
-      .Bind(2, school_year)
-      .Bind(3, last_as_of.days())
-      .Run();
-  db_.Exec("DELETE FROM temp.accrued_units");
-}
-
 void Store::RecheckStudent(const std::string& student_id) {
   // No index leads with the student, but a district has only a few school years' rows.
   Cached("UPDATE tier_state SET recheck_on = 0 WHERE school_year IN (SELECT DISTINCT school_year FROM tier_state) "

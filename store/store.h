@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "base/date.h"
@@ -56,6 +57,9 @@ struct StudentInputs {
 struct TierStateRow {
   std::string student_id;
   int tier = 1;
+  // The date of `totals`. A row dated before its school year's last run was left steady by
+  // the runs since, so its tier was the same at each of them. Its enrolled days grew by the
+  // accruing school's instructional days after this date, which `totals` leaves out.
   Date as_of;
   std::string school_id;
   AttendanceTotals totals;
@@ -247,10 +251,6 @@ class Store {
   void SaveTierState(int school_year, const TierStateRow& row);
   // Removes every tier state of the school year, with their absence days.
   void DeleteTierStates(int school_year);
-  // Moves every tier state of the school year at `last_as_of` to `as_of`, adding to its
-  // enrolled days the units listed for its accruing school (none for a school not listed).
-  void ExtendTierStates(int school_year, Date last_as_of, Date as_of,
-                        const std::unordered_map<std::string, DayUnits>& units_by_school);
   // Makes the next run evaluate the student in full in every school year, after a change
   // the tier engine does not see in the records (a profile, a completion, an approval).
   void RecheckStudent(const std::string& student_id);
@@ -374,7 +374,12 @@ class Store {
   // Entries leave dirty_student only through ClearDirty, which bumps the generation, so
   // while the generation matches, every student here is still dirty.
   std::optional<std::string> whole_dirty_generation_;
-  std::set<std::pair<std::string, int>> whole_dirty_;
+  struct StudentYearHash {
+    size_t operator()(const std::pair<std::string, int>& key) const {
+      return std::hash<std::string>{}(key.first) * 31 + static_cast<size_t>(key.second);
+    }
+  };
+  std::unordered_set<std::pair<std::string, int>, StudentYearHash> whole_dirty_;
   // Calendars by school year, with the meta calendar_version they were read at.
   std::map<int, std::pair<std::string, CalendarSet>> calendar_cache_;
   // Declared after db_ so that the statements are finalized before the database closes.
