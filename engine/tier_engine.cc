@@ -607,7 +607,8 @@ EngineStats TierEngine::Run(Date as_of) {
   if (same_as_of && !evaluate_all && to_evaluate.size() < kBulkLoadStudents) {
     for (const auto& student_id : to_evaluate) {
       auto row = store_.LoadTierState(school_year, student_id);
-      if (!row || !row->absence_days || row->as_of != as_of) continue;
+      // A row dated before as-of was left steady since, with no absence after its date.
+      if (!row || !row->absence_days || as_of < row->as_of) continue;
       if (auto days = DecodeAbsenceDays(*row->absence_days)) {
         known_absences.emplace(student_id, KnownAbsences{std::move(*days), {}});
       }
