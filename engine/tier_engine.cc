@@ -10,6 +10,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "engine/derive_pass.h"
+
 namespace tiersync {
 
 namespace {
@@ -289,50 +291,28 @@ void TierEngine::RecomputeDirtyStudents(const std::vector<StudentYear>& dirty, c
     // pass over the year's events, which are stored in date order. A day's absence depends
     // only on that day's events, so deriving each student-day alone gives the same rows.
     std::map<std::string, std::vector<Enrollment>> enrollments = store_.LoadAllEnrollments(year);
-    static const std::vector<Enrollment> kNoEnrollments;
     if (whole_year) {
       store_.ClearDerivedOfYear(year);
     } else {
       store_.ClearDerivedOfDirtyStudents(year);
     }
-    const CalendarSet& calendars = Calendars(year);
-    // The pass visits each date's students in id order, the order of the enrollments, so a
-    // cursor finds a student's enrollments. At the start of each date it searches again.
-    std::vector<std::map<std::string, std::vector<Enrollment>>::const_iterator> enrolled;
-    enrolled.reserve(enrollments.size());
-    for (auto entry = enrollments.cbegin(); entry != enrollments.cend(); ++entry) enrolled.push_back(entry);
-    std::vector<bool> visited(enrolled.size(), false);  // by position in `enrolled`
-    std::set<std::string> visited_unenrolled;
-    size_t cursor = 0;
+    DerivePassInput pass;
+    pass.store_path = store_.db().path();
+    pass.school_year = year;
+    pass.dates = store_.EventDates(year);
+    pass.enrollments = &enrollments;
+    pass.only = whole_year ? nullptr : &students;
+    pass.calendars = &Calendars(year);
+    pass.rules = &settings_.rules;
     StudentYear key{"", year};
-    store_.ForEachStudentDay(year, [&](std::vector<AttendanceEvent>& events) {
-      const std::string& student_id = events.front().student_id;
-      if (!whole_year && !students.count(student_id)) return;
-      if (cursor > 0 && student_id < enrolled[cursor - 1]->first) {
-        cursor = std::lower_bound(enrolled.begin(), enrolled.end(), student_id,
-                                  [](const auto& entry, const std::string& id) { return entry->first < id; }) -
-                 enrolled.begin();
-      }
-      while (cursor < enrolled.size() && enrolled[cursor]->first < student_id) ++cursor;
-      bool found = cursor < enrolled.size() && enrolled[cursor]->first == student_id;
-      if (found) {
-        visited[cursor] = true;
-      } else if (whole_year) {
-        visited_unenrolled.insert(student_id);
-      }
-      StudentAbsences absences =
-          DeriveAbsences(found ? enrolled[cursor]->second : kNoEnrollments, events, calendars, settings_.rules);
-      stats.kept_aside += absences.kept_aside.size();
-      if (absences.days.empty() && absences.kept_aside.empty()) return;
+    DerivePassResult derived = DeriveStudentDays(pass, [&](const std::string& student_id, const StudentAbsences& absences) {
       key.student_id = student_id;
       store_.InsertDerived(key, absences);
     });
+    stats.kept_aside += derived.kept_aside;
     if (whole_year) {
       // Every student with events in the year was derived again.
-      for (size_t index = 0; index < enrolled.size(); ++index) {
-        if (visited[index]) recomputed.insert({enrolled[index]->first, year});
-      }
-      for (const auto& student_id : visited_unenrolled) recomputed.insert({student_id, year});
+      for (const auto& student_id : derived.students) recomputed.insert(recomputed.end(), {student_id, year});
       store_.ClearDeriveAll(year);
     }
   }

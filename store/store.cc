@@ -389,22 +389,18 @@ std::vector<Date> Store::EventDates(int school_year) {
   return dates;
 }
 
-void Store::ForEachStudentDay(int school_year, const std::function<void(std::vector<AttendanceEvent>&)>& visit) {
-  std::vector<Date> dates = EventDates(school_year);
-  if (dates.empty()) return;
-  VisitStudentDays(school_year, dates.front(), dates.back(), visit);
-}
-
 void Store::ForEachStudentOn(int school_year, Date date,
                              const std::function<void(std::vector<AttendanceEvent>&)>& visit) {
   VisitStudentDays(school_year, date, date, visit);
 }
 
-void Store::VisitStudentDays(int school_year, Date first, Date last,
-                             const std::function<void(std::vector<AttendanceEvent>&)>& visit) {
+namespace {
+
+void VisitStudentDaysOn(sqlite::Database& db, int school_year, Date first, Date last,
+                        const std::function<void(std::vector<AttendanceEvent>&)>& visit) {
   // The primary key's order (date, student, school, period, category) hands over each
   // student-day's events together in one scan of the range.
-  auto statement = db_.Prepare(
+  auto statement = db.Prepare(
       "SELECT student_id, date, school_id, period, category, duration, reason FROM attendance_event "
       "WHERE date >= ?1 AND date <= ?2 AND school_year = ?3 ORDER BY date, student_id, school_id, period, category");
   statement.Bind(1, first.days()).Bind(2, last.days()).Bind(3, school_year);
@@ -418,6 +414,23 @@ void Store::VisitStudentDays(int school_year, Date first, Date last,
     events.push_back(std::move(event));
   }
   if (!events.empty()) visit(events);
+}
+
+}  // namespace
+
+void Store::VisitStudentDays(int school_year, Date first, Date last,
+                             const std::function<void(std::vector<AttendanceEvent>&)>& visit) {
+  VisitStudentDaysOn(db_, school_year, first, last, visit);
+}
+
+void Store::VisitCommittedStudentDays(const std::string& path, int school_year, Date first, Date last,
+                                      const std::function<void(std::vector<AttendanceEvent>&)>& visit) {
+  sqlite::Database db(path, false);
+  db.Exec("PRAGMA busy_timeout = 10000");
+  // One read transaction, so the whole range comes from one committed state.
+  db.Exec("BEGIN");
+  VisitStudentDaysOn(db, school_year, first, last, visit);
+  db.Exec("COMMIT");
 }
 
 std::map<StudentYear, std::vector<AttendanceEvent>> Store::LoadDirtyDayEvents() {

@@ -200,11 +200,14 @@ class Store {
   std::map<std::string, std::vector<Enrollment>> LoadAllEnrollments(int school_year);
   // Returns the dates of the school year that have attendance events, ascending.
   std::vector<Date> EventDates(int school_year);
-  // Calls `visit` once per student-day with attendance events in the school year, with that
-  // day's events in LoadEvents order, days in date order and each day's students in id
-  // order, reading the table in one pass.
-  void ForEachStudentDay(int school_year, const std::function<void(std::vector<AttendanceEvent>&)>& visit);
-  // ForEachStudentDay for the one date.
+  // Calls `visit` once per student-day with events of the school year from `first` to
+  // `last`, both included, read through a connection of its own to the store at `path`. It
+  // reads committed events only. Several threads may each run a call at once, also while
+  // another connection holds a write transaction.
+  static void VisitCommittedStudentDays(const std::string& path, int school_year, Date first, Date last,
+                                        const std::function<void(std::vector<AttendanceEvent>&)>& visit);
+  // Calls `visit` once per student-day with attendance events on `date`, with that day's
+  // events in LoadEvents order and the students in id order.
   void ForEachStudentOn(int school_year, Date date, const std::function<void(std::vector<AttendanceEvent>&)>& visit);
   // The events on the dirty days, by student-year, in LoadEvents order.
   std::map<StudentYear, std::vector<AttendanceEvent>> LoadDirtyDayEvents();
