@@ -85,8 +85,11 @@ struct PartResult {
 
 using EnrollmentEntry = std::map<std::string, std::vector<Enrollment>>::const_iterator;
 
+// Derives the student-days from `first` to `last`, read with `read`, and hands them over in
+// batches; `hand_over` returns false when the writer has stopped.
 void DerivePart(const DerivePassInput& input, const std::vector<EnrollmentEntry>& enrolled, Date first, Date last,
-                BatchQueue& queue, PartResult& result) {
+                const StudentDayReader& read, const std::function<bool(DerivedDays&&)>& hand_over,
+                PartResult& result) {
   static const std::vector<Enrollment> kNoEnrollments;
   try {
     result.visited.assign(enrolled.size(), 0);
@@ -95,8 +98,7 @@ void DerivePart(const DerivePassInput& input, const std::vector<EnrollmentEntry>
     size_t cursor = 0;
     std::optional<Date> cursor_date;
     DerivedDays batch;
-    Store::VisitCommittedStudentDays(
-        input.store_path, input.school_year, first, last, [&](std::vector<AttendanceEvent>& events) {
+    read(first, last, [&](std::vector<AttendanceEvent>& events) {
           const std::string& student_id = events.front().student_id;
           if (input.only != nullptr && !input.only->count(student_id)) return;
           if (events.front().date != cursor_date) {
@@ -117,16 +119,35 @@ void DerivePart(const DerivePassInput& input, const std::vector<EnrollmentEntry>
           if (absences.days.empty() && absences.kept_aside.empty()) return;
           batch.emplace_back(student_id, std::move(absences));
           if (batch.size() < kBatchDays) return;
-          if (!queue.Push(std::move(batch))) throw PassStopped{};
+          if (!hand_over(std::move(batch))) throw PassStopped{};
           batch.clear();
         });
-    if (!batch.empty()) queue.Push(std::move(batch));
+    if (!batch.empty()) hand_over(std::move(batch));
   } catch (const PassStopped&) {
     // The writing thread failed, and reports its own error.
   } catch (...) {
     result.error = std::current_exception();
   }
-  queue.ProducerDone();
+}
+
+// Returns the pass's result from the parts' findings, or throws the first part's error.
+DerivePassResult Combine(const std::vector<EnrollmentEntry>& enrolled, const std::vector<PartResult>& parts) {
+  for (const auto& part : parts) {
+    if (part.error) std::rethrow_exception(part.error);
+  }
+  DerivePassResult result;
+  std::set<std::string> students;
+  for (const auto& part : parts) {
+    result.kept_aside += part.kept_aside;
+    students.insert(part.unenrolled.begin(), part.unenrolled.end());
+  }
+  for (size_t index = 0; index < enrolled.size(); ++index) {
+    bool visited = std::any_of(parts.begin(), parts.end(),
+                               [index](const PartResult& part) { return part.visited[index] != 0; });
+    if (visited) students.insert(students.end(), enrolled[index]->first);
+  }
+  result.students.assign(students.begin(), students.end());
+  return result;
 }
 
 }  // namespace
@@ -134,12 +155,21 @@ void DerivePart(const DerivePassInput& input, const std::vector<EnrollmentEntry>
 DerivePassResult DeriveStudentDays(const DerivePassInput& input,
                                    const std::function<void(const std::string& student_id,
                                                             const StudentAbsences& absences)>& write) {
-  DerivePassResult result;
-  if (input.dates.empty()) return result;
+  if (input.dates.empty()) return {};
   std::vector<EnrollmentEntry> enrolled;
   enrolled.reserve(input.enrollments->size());
   for (auto entry = input.enrollments->cbegin(); entry != input.enrollments->cend(); ++entry) {
     enrolled.push_back(entry);
+  }
+  auto write_batch = [&write](DerivedDays&& batch) {
+    for (const auto& [student_id, absences] : batch) write(student_id, absences);
+    return true;
+  };
+
+  if (input.read_here) {
+    std::vector<PartResult> part(1);
+    DerivePart(input, enrolled, input.dates.front(), input.dates.back(), input.read_here, write_batch, part[0]);
+    return Combine(enrolled, part);
   }
 
   // Two halves of the dates. Each date has about the same events, the district's students.
@@ -148,7 +178,12 @@ DerivePassResult DeriveStudentDays(const DerivePassInput& input,
   if (middle > 0) parts.emplace_back(input.dates.front(), input.dates[middle - 1]);
   parts.emplace_back(input.dates[middle], input.dates.back());
 
+  StudentDayReader read_committed = [&input](Date first, Date last,
+                                             const std::function<void(std::vector<AttendanceEvent>&)>& visit) {
+    Store::VisitCommittedStudentDays(input.store_path, input.school_year, first, last, visit);
+  };
   BatchQueue queue(parts.size());
+  auto push = [&queue](DerivedDays&& batch) { return queue.Push(std::move(batch)); };
   std::vector<PartResult> part_results(parts.size());
   std::vector<std::thread> threads;
   // Stops and joins the threads however this function ends.
@@ -162,30 +197,15 @@ DerivePassResult DeriveStudentDays(const DerivePassInput& input,
       }
     }
   } join{queue, threads};
-  for (size_t part = 0; part < parts.size(); ++part) {
-    threads.emplace_back(DerivePart, std::cref(input), std::cref(enrolled), parts[part].first, parts[part].second,
-                         std::ref(queue), std::ref(part_results[part]));
+  for (size_t index = 0; index < parts.size(); ++index) {
+    threads.emplace_back([&, index] {
+      DerivePart(input, enrolled, parts[index].first, parts[index].second, read_committed, push, part_results[index]);
+      queue.ProducerDone();
+    });
   }
-  while (auto batch = queue.Pop()) {
-    for (const auto& [student_id, absences] : *batch) write(student_id, absences);
-  }
+  while (auto batch = queue.Pop()) write_batch(std::move(*batch));
   for (auto& thread : threads) thread.join();
-  for (const auto& part : part_results) {
-    if (part.error) std::rethrow_exception(part.error);
-  }
-
-  std::set<std::string> students;
-  for (const auto& part : part_results) {
-    result.kept_aside += part.kept_aside;
-    students.insert(part.unenrolled.begin(), part.unenrolled.end());
-  }
-  for (size_t index = 0; index < enrolled.size(); ++index) {
-    bool visited = std::any_of(part_results.begin(), part_results.end(),
-                               [index](const PartResult& part) { return part.visited[index] != 0; });
-    if (visited) students.insert(students.end(), enrolled[index]->first);
-  }
-  result.students.assign(students.begin(), students.end());
-  return result;
+  return Combine(enrolled, part_results);
 }
 
 }  // namespace tiersync

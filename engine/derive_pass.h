@@ -4,7 +4,8 @@
 //
 // Two threads each read half of the year's dates through connections of their own and
 // derive each student-day. The calling thread writes what they derive, so the reading,
-// deriving and writing run on both cores at once.
+// deriving and writing run on both cores at once. A store without a write-ahead log cannot
+// be read by other connections while it writes, and is read on the calling thread.
 
 #include <functional>
 #include <map>
@@ -19,8 +20,15 @@
 
 namespace tiersync {
 
+// Calls `visit` once per student-day with the events from `first` to `last`, both included,
+// in date order and each date's students in id order (Store::VisitStudentDays).
+using StudentDayReader = std::function<void(Date first, Date last,
+                                            const std::function<void(std::vector<AttendanceEvent>&)>& visit)>;
+
 struct DerivePassInput {
   std::string store_path;
+  // When set, the pass reads through this on the calling thread and starts no thread.
+  StudentDayReader read_here;
   int school_year = 0;
   std::vector<Date> dates;  // the school year's dates with events, ascending
   const std::map<std::string, std::vector<Enrollment>>* enrollments = nullptr;  // the year's, by student

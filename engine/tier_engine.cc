@@ -298,6 +298,12 @@ void TierEngine::RecomputeDirtyStudents(const std::vector<StudentYear>& dirty, c
     }
     DerivePassInput pass;
     pass.store_path = store_.db().path();
+    if (!store_.write_ahead_log()) {
+      pass.read_here = [this, year](Date first, Date last,
+                                    const std::function<void(std::vector<AttendanceEvent>&)>& visit) {
+        store_.VisitStudentDays(year, first, last, visit);
+      };
+    }
     pass.school_year = year;
     pass.dates = store_.EventDates(year);
     pass.enrollments = &enrollments;

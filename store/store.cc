@@ -29,7 +29,9 @@ Store::Store(const std::string& path, Mode mode) : db_(path, mode == Mode::kRead
     // Takes effect only when the file is new. Larger pages mean fewer page splits and
     // b-tree levels for the date-ordered attendance tables.
     db_.Exec("PRAGMA page_size = 16384");
-    db_.Exec("PRAGMA journal_mode = WAL");
+    auto journal = db_.Prepare("PRAGMA journal_mode = WAL");
+    write_ahead_log_ = journal.Step() && journal.Text(0) == "wal";
+    journal.Reset();
     db_.Exec("PRAGMA synchronous = NORMAL");
     checkpointer_.Attach(db_);
   }

@@ -161,6 +161,10 @@ class Store {
   sqlite::Database& db() { return db_; }
   // Copies the write-ahead log into the database file after commits of a read-write store.
   BackgroundCheckpointer& checkpointer() { return checkpointer_; }
+  // Returns whether the store writes through a write-ahead log, so that other connections
+  // can read committed rows while this one has a write transaction open. A file system
+  // without shared memory support, such as some network mounts, keeps the rollback journal.
+  bool write_ahead_log() const { return write_ahead_log_; }
   int SchemaVersion();
 
   std::optional<std::string> Meta(const std::string& key);
@@ -201,9 +205,12 @@ class Store {
   // Returns the dates of the school year that have attendance events, ascending.
   std::vector<Date> EventDates(int school_year);
   // Calls `visit` once per student-day with events of the school year from `first` to
-  // `last`, both included, read through a connection of its own to the store at `path`. It
-  // reads committed events only. Several threads may each run a call at once, also while
-  // another connection holds a write transaction.
+  // `last`, both included, in date order and each date's students in id order.
+  void VisitStudentDays(int school_year, Date first, Date last,
+                        const std::function<void(std::vector<AttendanceEvent>&)>& visit);
+  // VisitStudentDays through a connection of its own to the store at `path`, which reads
+  // committed events only. Several threads may each run a call at once, also while another
+  // connection has a write transaction open, when the store has a write-ahead log.
   static void VisitCommittedStudentDays(const std::string& path, int school_year, Date first, Date last,
                                         const std::function<void(std::vector<AttendanceEvent>&)>& visit);
   // Calls `visit` once per student-day with attendance events on `date`, with that day's
@@ -362,9 +369,6 @@ class Store {
   static constexpr size_t kScanInputsFrom = 2000;
   // From this many changed profiles on, every student is rechecked in one statement.
   static constexpr size_t kRecheckEveryoneFrom = 1000;
-  // Calls `visit` once per student-day with events from `first` to `last`, both included.
-  void VisitStudentDays(int school_year, Date first, Date last,
-                        const std::function<void(std::vector<AttendanceEvent>&)>& visit);
   // Returns the id of an origin's name in the origin table, adding the name when new.
   int64_t OriginId(const std::string& origin);
   // A prepared statement kept for the Store's lifetime, reset and ready to bind.
@@ -373,6 +377,7 @@ class Store {
   sqlite::Database db_;
   // Declared after db_ so that its thread stops before the database closes.
   BackgroundCheckpointer checkpointer_;
+  bool write_ahead_log_ = false;
   // Student-years known to be in dirty_student when meta's dirty_generation had this value.
   // Entries leave dirty_student only through ClearDirty, which bumps the generation, so
   // while the generation matches, every student here is still dirty.

@@ -59,7 +59,9 @@ struct Derived {
   std::map<std::string, size_t> kept_aside;                 // by student
 };
 
-TEST(DerivePass, MatchesDerivingEachStudent) {
+// Runs the pass over SmallDistrict on two reading threads, or on the calling thread through
+// the store's own connection, and checks the days it hands over.
+void CheckSmallDistrict(bool on_calling_thread) {
   TempDir dir;
   auto opened = Store::Open(dir.File("store.db"));
   ASSERT_TRUE(opened.ok()) << opened.error().message;
@@ -77,6 +79,12 @@ TEST(DerivePass, MatchesDerivingEachStudent) {
   input.calendars = &calendars;
   input.rules = &rules;
   ASSERT_EQ(input.dates.size(), 21u);  // 20 weekdays and the Saturday
+  if (on_calling_thread) {
+    input.read_here = [&store](Date first, Date last,
+                               const std::function<void(std::vector<AttendanceEvent>&)>& visit) {
+      store.VisitStudentDays(kSchoolYear, first, last, visit);
+    };
+  }
 
   Derived pass;
   DerivePassResult result = DeriveStudentDays(input, [&pass](const std::string& student_id,
@@ -106,6 +114,10 @@ TEST(DerivePass, MatchesDerivingEachStudent) {
     EXPECT_EQ(pass.kept_aside[student_id], alone.kept_aside.size()) << student_id;
   }
 }
+
+TEST(DerivePass, MatchesDerivingEachStudent) { CheckSmallDistrict(false); }
+
+TEST(DerivePass, CallingThreadMatchesToo) { CheckSmallDistrict(true); }
 
 TEST(DerivePass, OnlyListedStudents) {
   TempDir dir;

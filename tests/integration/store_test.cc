@@ -58,6 +58,7 @@ TEST(Store, CreatesSchemaAndReopens) {
   { OpenStore(dir); }
   auto store = OpenStore(dir);
   EXPECT_EQ(store->SchemaVersion(), static_cast<int>(SchemaMigrations().size()));
+  EXPECT_TRUE(store->write_ahead_log());
   auto reader = Store::Open(dir.File("store.db"), Store::Mode::kReadOnly);
   EXPECT_TRUE(reader.ok());
 }
@@ -398,6 +399,7 @@ TEST(Store, UpgradeDropsStoredAbsenceDates) {
                        "10000, 0, 10000, 'v', '18863')");
   auto store = OpenStore(dir);
   EXPECT_EQ(store->SchemaVersion(), static_cast<int>(SchemaMigrations().size()));
+  EXPECT_TRUE(store->write_ahead_log());
   std::optional<TierStateRow> s1 = store->LoadTierState(2021, "S1");
   ASSERT_TRUE(s1.has_value());
   EXPECT_EQ(s1->totals.absent, kUnitsPerDay);
@@ -414,6 +416,7 @@ TEST(Store, UpgradeMovesStoredAbsenceDays) {
                        "('S2', 2021, 18887, 1, 'A', 190000, 0, 0, 0, 'v', 18901, 'A', NULL)");
   auto store = OpenStore(dir);
   EXPECT_EQ(store->SchemaVersion(), static_cast<int>(SchemaMigrations().size()));
+  EXPECT_TRUE(store->write_ahead_log());
 
   std::optional<TierStateRow> s1 = store->LoadTierState(2021, "S1");
   ASSERT_TRUE(s1.has_value());
@@ -500,6 +503,7 @@ TEST(Store, MigratesEventsToDateOrder) {
   }
   auto store = OpenStore(dir);
   EXPECT_EQ(store->SchemaVersion(), static_cast<int>(SchemaMigrations().size()));
+  EXPECT_TRUE(store->write_ahead_log());
   auto events = store->LoadEvents("S2", 2021);
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].date, Date(18865));
