@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <set>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -210,6 +211,34 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
     }
   }
 
+  // An event change dirties only its day, unless the whole student is dirty already. The
+  // dirty students are read once, when first needed, and remembered while no process
+  // clears any of them.
+  std::string generation = Meta("dirty_generation").value_or("0");
+  // Events come in student order within a date, so a student's days are looked up once.
+  const std::string* last_student = nullptr;
+  int last_year = 0;
+  bool last_whole = false;
+  auto mark_day = [&](const std::string& student, int year, int32_t date) {
+    if (last_student == nullptr || *last_student != student || last_year != year) {
+      if (whole_dirty_generation_ != generation) {
+        whole_dirty_.clear();
+        auto select_whole = db_.Prepare("SELECT student_id, school_year FROM dirty_student");
+        while (select_whole.Step()) {
+          whole_dirty_.insert({select_whole.Text(0), static_cast<int>(select_whole.Int(1))});
+        }
+        whole_dirty_generation_ = generation;
+      }
+      last_whole = whole_dirty_.count(std::pair<std::string_view, int>(student, year)) > 0 ||
+                   (!dirty.empty() && dirty.count({student, year}) > 0);
+      last_student = &student;
+      last_year = year;
+    }
+    // In a backfill the enrollments mark every enrolled student dirty whole, so few days
+    // are left to sort and mark.
+    if (!last_whole) dirty_days.emplace_back(student, year, date);
+  };
+
   // Attendance events: the snapshot and the rows held from the origin are both sorted by
   // the table's key and compared in one merge, with no per-event hashing.
   {
@@ -270,12 +299,12 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
         last_written_date = event.date;
       }
       upsert.Add(event, event_year);
-      dirty_days.push_back({event.student_id, event_year, event.date.days()});
+      mark_day(event.student_id, event_year, event.date.days());
     };
     auto erase = [&](const AttendanceEvent& stored) {
       remove.Bind(1, stored.date.days()).Bind(2, stored.student_id).Bind(3, stored.school_id).Bind(4, stored.period)
           .Bind(5, stored.category).Bind(6, origin_id).Run();
-      dirty_days.push_back({stored.student_id, year_of(stored.date), stored.date.days()});
+      mark_day(stored.student_id, year_of(stored.date), stored.date.days());
       ++stats.deleted;
     };
 
@@ -375,31 +404,7 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
              "ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1");
   }
 
-  // An event change dirties only its day, unless the whole student is dirty already. The
-  // dirty students are read once and remembered while no process clears any of them.
-  std::string generation = Meta("dirty_generation").value_or("0");
   if (!dirty_days.empty()) {
-    if (whole_dirty_generation_ != generation) {
-      whole_dirty_.clear();
-      auto select_whole = db_.Prepare("SELECT student_id, school_year FROM dirty_student");
-      while (select_whole.Step()) whole_dirty_.insert({select_whole.Text(0), static_cast<int>(select_whole.Int(1))});
-      whole_dirty_generation_ = generation;
-    }
-    // Dropped before sorting: in a backfill the enrollments mark every enrolled student dirty
-    // whole, so little is left to sort.
-    // Events come in student order within a date, so one student's days are looked up once.
-    std::optional<std::string> last_student;  // a copy: erase_if moves the elements
-    int last_year = 0;
-    bool last_whole = false;
-    std::erase_if(dirty_days, [&](const auto& day) {
-      const auto& [student, year, date] = day;
-      if (!last_student || *last_student != student || last_year != year) {
-        last_whole = whole_dirty_.count({student, year}) > 0 || dirty.count({student, year}) > 0;
-        last_student = student;
-        last_year = year;
-      }
-      return last_whole;
-    });
     std::sort(dirty_days.begin(), dirty_days.end());
     dirty_days.erase(std::unique(dirty_days.begin(), dirty_days.end()), dirty_days.end());
     // A date with many changed students is marked whole instead, as a new day's file does.
@@ -409,10 +414,10 @@ ApplyStats Store::ApplySnapshot(const Snapshot& snapshot, const SchoolYearStart&
     for (const auto& [key, students] : students_per_date) {
       if (students >= kDirtyDateFrom) mark_date.Bind(1, key.first).Bind(2, static_cast<int64_t>(key.second)).Run();
     }
-    auto mark_day = db_.Prepare("INSERT OR IGNORE INTO dirty_day (school_year, student_id, date) VALUES (?, ?, ?)");
+    auto insert_day = db_.Prepare("INSERT OR IGNORE INTO dirty_day (school_year, student_id, date) VALUES (?, ?, ?)");
     for (const auto& [student, year, date] : dirty_days) {
       if (students_per_date[{year, date}] >= kDirtyDateFrom) continue;
-      mark_day.Bind(1, year).Bind(2, student).Bind(3, static_cast<int64_t>(date)).Run();
+      insert_day.Bind(1, year).Bind(2, student).Bind(3, static_cast<int64_t>(date)).Run();
     }
   }
 

@@ -13,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -382,12 +383,25 @@ class Store {
   // Entries leave dirty_student only through ClearDirty, which bumps the generation, so
   // while the generation matches, every student here is still dirty.
   std::optional<std::string> whole_dirty_generation_;
+  // Hash and equality of (student, year) keys that also take a string_view student, so a
+  // lookup copies no string.
   struct StudentYearHash {
+    using is_transparent = void;
+    size_t operator()(const std::pair<std::string_view, int>& key) const {
+      return std::hash<std::string_view>{}(key.first) * 31 + static_cast<size_t>(key.second);
+    }
     size_t operator()(const std::pair<std::string, int>& key) const {
-      return std::hash<std::string>{}(key.first) * 31 + static_cast<size_t>(key.second);
+      return (*this)(std::pair<std::string_view, int>(key.first, key.second));
     }
   };
-  std::unordered_set<std::pair<std::string, int>, StudentYearHash> whole_dirty_;
+  struct StudentYearEqual {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return a.second == b.second && std::string_view(a.first) == std::string_view(b.first);
+    }
+  };
+  std::unordered_set<std::pair<std::string, int>, StudentYearHash, StudentYearEqual> whole_dirty_;
   // Calendars by school year, with the meta calendar_version they were read at.
   std::map<int, std::pair<std::string, CalendarSet>> calendar_cache_;
   // Declared after db_ so that the statements are finalized before the database closes.
