@@ -10,6 +10,8 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "base/step_timer.h"
+
 namespace tiersync {
 
 size_t CycleSummary::RecordsRead() const {
@@ -93,14 +95,7 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
     };
   }
   int school_year = config.engine.year_start.YearOf(as_of).start_year;
-  // Milliseconds since the last step ended, for the debug line that ends the cycle.
-  auto step_start = std::chrono::steady_clock::now();
-  auto step_ms = [&step_start]() {
-    auto now = std::chrono::steady_clock::now();
-    double ms = std::chrono::duration<double, std::milli>(now - step_start).count();
-    step_start = now;
-    return ms;
-  };
+  StepTimer steps;
   try {
     std::unique_ptr<synergy::SynergyClient> synergy_client = MakeSynergyClient(config, options, random_below);
     // The nightly reconciliation drops file stamps from the lookup, so every file is read
@@ -149,10 +144,10 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
     }
 
     if (should_stop("the tier engine")) return summary;
-    double sources_ms = step_ms();
+    double sources_ms = steps.Next();
     TierEngine engine(store, config.engine);
     summary.engine = engine.Run(as_of);
-    double engine_ms = step_ms();
+    double engine_ms = steps.Next();
     spdlog::info("tier engine at {}: {} students recomputed, {} evaluated, {} tier changes, {} actions queued",
                  as_of.ToString(), summary.engine.recomputed, summary.engine.evaluated, summary.engine.tier_changes,
                  summary.engine.actions_created);
@@ -170,7 +165,7 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
       summary.delivery = DeliverOutbox(store, sink, policy, now_unix, random_below, notice_check);
     }
     if (summary.delivery.stopped) return *summary.delivery.stopped;
-    double delivery_ms = step_ms();
+    double delivery_ms = steps.Next();
 
     auto kept_aside = store.ListKeptAside(school_year);
     summary.kept_aside_total = kept_aside.size();
@@ -185,7 +180,7 @@ Result<CycleSummary> RunCycle(const Config& config, Store& store, Date as_of, in
                   "evaluated in full, {} of them with no new decision, {} moved forward), {:.1f} ms delivering, "
                   "{:.1f} ms for the summary",
                   as_of.ToString(), sources_ms, engine_ms, summary.engine.evaluated, summary.engine.no_new_decision,
-                  summary.engine.extended, delivery_ms, step_ms());
+                  summary.engine.extended, delivery_ms, steps.Next());
   } catch (const sqlite::SqliteError& error) {
     spdlog::error("store {} failed: {}; the transaction was rolled back and the next cycle starts over",
                   config.store_path, error.what());

@@ -3,13 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <chrono>
 #include <limits>
 #include <numeric>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "base/step_timer.h"
 #include "engine/derive_pass.h"
 
 namespace tiersync {
@@ -551,16 +551,9 @@ EngineStats TierEngine::Run(Date as_of) {
   }
   calendars_.clear();  // calendars may have changed since the last run
 
-  // Milliseconds of each step, for the debug line that ends the run.
-  auto step_start = std::chrono::steady_clock::now();
-  auto step_ms = [&step_start]() {
-    auto now = std::chrono::steady_clock::now();
-    double ms = std::chrono::duration<double, std::milli>(now - step_start).count();
-    step_start = now;
-    return ms;
-  };
+  StepTimer steps;
   Recomputed recomputed = RecomputeDirty(stats);
-  double derive_ms = step_ms();
+  double derive_ms = steps.Next();
   stats.recomputed = recomputed.derived.size();
   bool year_derived_whole = std::find(recomputed.whole_years.begin(), recomputed.whole_years.end(), school_year) !=
                             recomputed.whole_years.end();
@@ -609,7 +602,7 @@ EngineStats TierEngine::Run(Date as_of) {
     }
     ExtendSteadyStudents(school_year, *last_as_of, as_of, to_evaluate, known_absences, last_evaluations, stats);
   }
-  double extend_ms = step_ms();
+  double extend_ms = steps.Next();
   // A day changed up to the last run is read again, or every date when the changed dates
   // are not known.
   for (const auto& [student_id, entry] : pending) {
@@ -657,7 +650,7 @@ EngineStats TierEngine::Run(Date as_of) {
     year_inputs = LoadYearPlaybookInputs(school_year);
     year_inputs_ = &year_inputs;
   }
-  double inputs_ms = step_ms();
+  double inputs_ms = steps.Next();
   auto chunk_end = inputs.cbegin();
   auto load_chunk = [&](std::map<std::string, StudentInputs>::const_iterator first) {
     chunk_end = first;
@@ -731,7 +724,7 @@ EngineStats TierEngine::Run(Date as_of) {
     ++tier_counts[tier.tier];
     ++stats.evaluated;
   }
-  double evaluate_ms = step_ms();
+  double evaluate_ms = steps.Next();
   // Only notices released by this run can join a household notice: those released earlier
   // at this as-of date were merged by that run, and approval keeps a notice's group.
   if (settings_.playbook.safety.one_notice_per_household && stats.notices_released > 0) {
@@ -746,7 +739,7 @@ EngineStats TierEngine::Run(Date as_of) {
   transaction.Commit();
   spdlog::debug("tier engine at {} took {:.1f} ms deriving absences, {:.1f} ms choosing students and moving the "
                 "steady ones forward, {:.1f} ms reading inputs, {:.1f} ms evaluating, {:.1f} ms committing",
-                as_of.ToString(), derive_ms, extend_ms, inputs_ms, evaluate_ms, step_ms());
+                as_of.ToString(), derive_ms, extend_ms, inputs_ms, evaluate_ms, steps.Next());
   stats.students_per_tier = std::move(tier_counts);
   return stats;
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <unordered_set>
@@ -54,6 +55,31 @@ Snapshot SmallDistrict() {
   return snapshot;
 }
 
+// A store with `snapshot` applied, and the pass's input over its school year.
+struct PassSetup {
+  TempDir dir;
+  std::unique_ptr<Store> store;
+  std::map<std::string, std::vector<Enrollment>> enrollments;
+  CalendarSet calendars;
+  AttendanceRules rules = AttendanceRules::Defaults();
+  DerivePassInput input;
+
+  explicit PassSetup(const Snapshot& snapshot) {
+    auto opened = Store::Open(dir.File("store.db"));
+    if (!opened.ok()) throw std::runtime_error(opened.error().message);
+    store = std::move(*opened);
+    store->ApplySnapshot(snapshot, SchoolYearStart{});
+    enrollments = store->LoadAllEnrollments(kSchoolYear);
+    calendars = store->LoadCalendars(kSchoolYear);
+    input.store_path = dir.File("store.db");
+    input.school_year = kSchoolYear;
+    input.dates = store->EventDates(kSchoolYear);
+    input.enrollments = &enrollments;
+    input.calendars = &calendars;
+    input.rules = &rules;
+  }
+};
+
 struct Derived {
   std::map<std::string, std::vector<Date>> absence_dates;  // by student
   std::map<std::string, size_t> kept_aside;                 // by student
@@ -62,22 +88,9 @@ struct Derived {
 // Runs the pass over SmallDistrict on two reading threads, or on the calling thread through
 // the store's own connection, and checks the days it hands over.
 void CheckSmallDistrict(bool on_calling_thread) {
-  TempDir dir;
-  auto opened = Store::Open(dir.File("store.db"));
-  ASSERT_TRUE(opened.ok()) << opened.error().message;
-  Store& store = **opened;
-  store.ApplySnapshot(SmallDistrict(), SchoolYearStart{});
-
-  auto enrollments = store.LoadAllEnrollments(kSchoolYear);
-  CalendarSet calendars = store.LoadCalendars(kSchoolYear);
-  AttendanceRules rules = AttendanceRules::Defaults();
-  DerivePassInput input;
-  input.store_path = dir.File("store.db");
-  input.school_year = kSchoolYear;
-  input.dates = store.EventDates(kSchoolYear);
-  input.enrollments = &enrollments;
-  input.calendars = &calendars;
-  input.rules = &rules;
+  PassSetup setup(SmallDistrict());
+  Store& store = *setup.store;
+  DerivePassInput& input = setup.input;
   ASSERT_EQ(input.dates.size(), 21u);  // 20 weekdays and the Saturday
   if (on_calling_thread) {
     input.read_here = [&store](Date first, Date last,
@@ -105,9 +118,10 @@ void CheckSmallDistrict(bool on_calling_thread) {
 
   // The same as deriving each student's whole year at once.
   for (const auto& student_id : result.students) {
-    auto found = enrollments.find(student_id);
-    StudentAbsences alone = DeriveAbsences(found == enrollments.end() ? std::vector<Enrollment>{} : found->second,
-                                           store.LoadEvents(student_id, kSchoolYear), calendars, rules);
+    auto found = setup.enrollments.find(student_id);
+    StudentAbsences alone =
+        DeriveAbsences(found == setup.enrollments.end() ? std::vector<Enrollment>{} : found->second,
+                       store.LoadEvents(student_id, kSchoolYear), setup.calendars, setup.rules);
     std::vector<Date> dates;
     for (const auto& day : alone.days) dates.push_back(day.date);
     EXPECT_EQ(pass.absence_dates[student_id], dates) << student_id;
@@ -120,28 +134,15 @@ TEST(DerivePass, MatchesDerivingEachStudent) { CheckSmallDistrict(false); }
 TEST(DerivePass, CallingThreadMatchesToo) { CheckSmallDistrict(true); }
 
 TEST(DerivePass, OnlyListedStudents) {
-  TempDir dir;
-  auto opened = Store::Open(dir.File("store.db"));
-  ASSERT_TRUE(opened.ok()) << opened.error().message;
-  Store& store = **opened;
-  store.ApplySnapshot(SmallDistrict(), SchoolYearStart{});
-
-  auto enrollments = store.LoadAllEnrollments(kSchoolYear);
-  CalendarSet calendars = store.LoadCalendars(kSchoolYear);
-  AttendanceRules rules = AttendanceRules::Defaults();
+  PassSetup setup(SmallDistrict());
   std::unordered_set<std::string> only = {"S3", "S9"};
-  DerivePassInput input;
-  input.store_path = dir.File("store.db");
-  input.school_year = kSchoolYear;
-  input.dates = store.EventDates(kSchoolYear);
-  input.enrollments = &enrollments;
-  input.only = &only;
-  input.calendars = &calendars;
-  input.rules = &rules;
+  setup.input.only = &only;
 
   std::vector<std::string> written;
-  DerivePassResult result = DeriveStudentDays(
-      input, [&written](const std::string& student_id, const StudentAbsences&) { written.push_back(student_id); });
+  DerivePassResult result = DeriveStudentDays(setup.input, [&written](const std::string& student_id,
+                                                                      const StudentAbsences&) {
+    written.push_back(student_id);
+  });
   std::sort(written.begin(), written.end());
   EXPECT_EQ(written, (std::vector<std::string>{"S3", "S9"}));
   EXPECT_EQ(result.students, (std::vector<std::string>{"S3", "S9"}));
@@ -168,10 +169,6 @@ TEST(DerivePass, ReadErrorReachesCaller) {
 
 // Enough absences that the reading threads wait on a full queue when the writer fails.
 TEST(DerivePass, WriteErrorStopsReaders) {
-  TempDir dir;
-  auto opened = Store::Open(dir.File("store.db"));
-  ASSERT_TRUE(opened.ok()) << opened.error().message;
-  Store& store = **opened;
   Snapshot snapshot;
   snapshot.origin = "test:absent";
   snapshot.cursor = "c1";
@@ -185,21 +182,10 @@ TEST(DerivePass, WriteErrorStopsReaders) {
     snapshot.enrollments.push_back({student, "A", days.front(), std::nullopt, "05"});
     for (Date day : days) snapshot.events.push_back({student, "A", day, "", "Unexcused Absence", std::nullopt, ""});
   }
-  store.ApplySnapshot(snapshot, SchoolYearStart{});
-
-  auto enrollments = store.LoadAllEnrollments(kSchoolYear);
-  CalendarSet calendars = store.LoadCalendars(kSchoolYear);
-  AttendanceRules rules = AttendanceRules::Defaults();
-  DerivePassInput input;
-  input.store_path = dir.File("store.db");
-  input.school_year = kSchoolYear;
-  input.dates = store.EventDates(kSchoolYear);
-  input.enrollments = &enrollments;
-  input.calendars = &calendars;
-  input.rules = &rules;
+  PassSetup setup(snapshot);
   ASSERT_GT(days.size() * 500, 40000u);
   size_t written = 0;
-  EXPECT_THROW(DeriveStudentDays(input,
+  EXPECT_THROW(DeriveStudentDays(setup.input,
                                  [&written](const std::string&, const StudentAbsences&) {
                                    if (++written == 100) throw std::runtime_error("disk full");
                                  }),

@@ -44,27 +44,9 @@ std::vector<std::string> Rows(Store& store, const std::string& sql, int columns)
   return rows;
 }
 
-// The tier states as of each school year's last run. A row that the runs since its date
-// left steady is brought forward (TierEngine::TierStates), as a from-scratch run writes it.
-std::vector<std::string> TierStateRows(Store& store, const Config& config) {
-  std::vector<std::string> rows;
-  TierEngine engine(store, config.engine);
-  auto years = store.db().Prepare("SELECT DISTINCT school_year FROM tier_state ORDER BY school_year");
-  while (years.Step()) {
-    int school_year = static_cast<int>(years.Int(0));
-    for (const auto& row : engine.TierStates(school_year)) {
-      rows.push_back(row.student_id + "|" + std::to_string(school_year) + "|" + row.as_of.ToString() + "|" +
-                     std::to_string(row.tier) + "|" + row.school_id + "|" + std::to_string(row.totals.enrolled) +
-                     "|" + std::to_string(row.totals.absent) + "|" + std::to_string(row.totals.excused) + "|" +
-                     std::to_string(row.totals.unexcused));
-    }
-  }
-  return rows;
-}
-
 StoreDump Dump(Store& store, const Config& config) {
   StoreDump dump;
-  dump.tier_states = TierStateRows(store, config);
+  dump.tier_states = testing::TierStateRows(store, config, false);
   dump.absence_days = Rows(store,
                            "SELECT student_id, school_year, date, school_id, amount, excused, unexcused "
                            "FROM absence_day ORDER BY school_year, student_id, date",

@@ -13,7 +13,6 @@
 #include "bench/district_generator.h"
 #include "config/config.h"
 #include "daemon/cycle.h"
-#include "engine/tier_engine.h"
 #include "tests/support/test_support.h"
 
 namespace tiersync {
@@ -47,27 +46,6 @@ std::string OutboxQuery(Store& store) {
   return "SELECT " + columns + " FROM outbox ORDER BY id";
 }
 
-// The tier states as of each school year's last run, with their stored absence days. A row
-// that the runs since its date left steady is brought forward (TierEngine::TierStates), as a
-// run that evaluates every student writes it.
-std::vector<std::string> TierStateRows(Store& store, const Config& config) {
-  std::vector<std::string> rows;
-  TierEngine engine(store, config.engine);
-  auto years = store.db().Prepare("SELECT DISTINCT school_year FROM tier_state ORDER BY school_year");
-  while (years.Step()) {
-    int school_year = static_cast<int>(years.Int(0));
-    for (const auto& row : engine.TierStates(school_year)) {
-      rows.push_back(row.student_id + "|" + std::to_string(school_year) + "|" + row.as_of.ToString() + "|" +
-                     std::to_string(row.tier) + "|" + row.school_id + "|" + std::to_string(row.totals.enrolled) +
-                     "|" + std::to_string(row.totals.absent) + "|" + std::to_string(row.totals.excused) + "|" +
-                     std::to_string(row.totals.unexcused) + "|" + std::to_string(row.recheck_on.days()) + "|" +
-                     row.accruing_school + "|" +
-                     store.LoadStoredAbsenceDays(school_year, row.student_id).value_or("(none)"));
-    }
-  }
-  return rows;
-}
-
 struct Dump {
   std::vector<std::string> outbox;
   std::vector<std::string> tier_changes;
@@ -81,7 +59,7 @@ Dump Take(Store& store, const Config& config) {
   dump.tier_changes = Rows(store,
                            "SELECT id, student_id, school_year, change_date, from_tier, to_tier, occurrence, "
                            "reason, recorded_as_of, superseded_at IS NULL FROM tier_change ORDER BY id");
-  dump.tier_states = TierStateRows(store, config);
+  dump.tier_states = testing::TierStateRows(store, config, true);
   dump.meta = Rows(store, "SELECT key, value FROM meta WHERE key LIKE 'tier_counts:%' ORDER BY key");
   return dump;
 }

@@ -11,6 +11,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "engine/tier_engine.h"
+
 namespace tiersync::testing {
 
 TempDir::TempDir() {
@@ -92,6 +94,27 @@ CommandResult RunCommand(const std::string& command) {
   int status = pclose(pipe);
   result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+std::vector<std::string> TierStateRows(Store& store, const Config& config, bool with_plan) {
+  std::vector<std::string> rows;
+  TierEngine engine(store, config.engine);
+  auto years = store.db().Prepare("SELECT DISTINCT school_year FROM tier_state ORDER BY school_year");
+  while (years.Step()) {
+    int school_year = static_cast<int>(years.Int(0));
+    for (const auto& row : engine.TierStates(school_year)) {
+      std::string line = row.student_id + "|" + std::to_string(school_year) + "|" + row.as_of.ToString() + "|" +
+                         std::to_string(row.tier) + "|" + row.school_id + "|" +
+                         std::to_string(row.totals.enrolled) + "|" + std::to_string(row.totals.absent) + "|" +
+                         std::to_string(row.totals.excused) + "|" + std::to_string(row.totals.unexcused);
+      if (with_plan) {
+        line += "|" + std::to_string(row.recheck_on.days()) + "|" + row.accruing_school + "|" +
+                store.LoadStoredAbsenceDays(school_year, row.student_id).value_or("(none)");
+      }
+      rows.push_back(std::move(line));
+    }
+  }
+  return rows;
 }
 
 }  // namespace tiersync::testing

@@ -3,6 +3,10 @@
 // Helpers shared by the tests: a temporary directory per test and paths into the source tree.
 
 #include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "store/store.h"
 
 namespace tiersync::testing {
 
@@ -40,5 +44,11 @@ struct CommandResult {
   std::string output;
 };
 CommandResult RunCommand(const std::string& command);
+
+// The store's tier states as of each school year's last run, one "a|b|c" line per row. A
+// row that the runs since its date left steady is brought forward (TierEngine::TierStates),
+// as a run that evaluates every student writes it. With `with_plan` each line adds the
+// recheck date, the accruing school and the stored absence days.
+std::vector<std::string> TierStateRows(Store& store, const Config& config, bool with_plan);
 
 }  // namespace tiersync::testing
