@@ -21,6 +21,7 @@ namespace {
 std::string FingerprintKey(int school_year) { return "rules_fingerprint:" + std::to_string(school_year); }
 std::string LastAsOfKey(int school_year) { return "last_as_of:" + std::to_string(school_year); }
 std::string TierCountsKey(int school_year) { return "tier_counts:" + std::to_string(school_year); }
+std::string RecordedThroughKey(int school_year) { return "recorded_through:" + std::to_string(school_year); }
 
 // recheck_on for a student with no date due: the last day a Date holds.
 constexpr Date kNoRecheckDue{std::numeric_limits<int32_t>::max()};
@@ -124,6 +125,20 @@ std::optional<Date> TierEngine::LastAsOf(int school_year) {
                  LastAsOfKey(school_year), *stored);
     return std::nullopt;
   }
+}
+
+std::optional<Date> TierEngine::RecordedThrough(int school_year) {
+  if (auto stored = store_.Meta(RecordedThroughKey(school_year))) {
+    try {
+      return Date(static_cast<int32_t>(std::stol(*stored)));
+    } catch (const std::exception&) {
+      spdlog::warn("meta key {} has the invalid value '{}' (expected a day number); reading the latest tier "
+                   "change instead",
+                   RecordedThroughKey(school_year), *stored);
+    }
+  }
+  // Stores written before the key was kept: the latest change is as late as any run reached.
+  return store_.LatestActiveTierChange(school_year);
 }
 
 const CalendarSet& TierEngine::Calendars(int school_year) {
@@ -564,8 +579,13 @@ EngineStats TierEngine::Run(Date as_of) {
   // as-of date or a first run evaluates everyone.
   std::optional<Date> last_as_of = LastAsOf(school_year);
   bool same_as_of = last_as_of && *last_as_of == as_of;
+  // After a run at an earlier as-of date than an earlier run, the tier changes recorded
+  // after it stay as they were, and new data may have undone them. Only evaluating every
+  // student reconciles them, until a run reaches the latest as-of date again.
+  std::optional<Date> recorded_through = RecordedThrough(school_year);
+  bool changes_after_last_run = last_as_of && recorded_through && *last_as_of < *recorded_through;
   bool extend = settings_.extend_steady_students && !rules_changed && !year_derived_whole && last_as_of &&
-                *last_as_of < as_of;
+                *last_as_of < as_of && !changes_after_last_run;
   bool evaluate_all = rules_changed || year_derived_whole || (!same_as_of && !extend);
 
   sqlite::Transaction transaction(store_.db());
@@ -734,6 +754,8 @@ EngineStats TierEngine::Run(Date as_of) {
   store_.RecheckYear(school_year + 1);
   store_.ClearPendingEvaluations(school_year);
   store_.SetMeta(LastAsOfKey(school_year), std::to_string(as_of.days()));
+  Date through = recorded_through && as_of < *recorded_through ? *recorded_through : as_of;
+  store_.SetMeta(RecordedThroughKey(school_year), std::to_string(through.days()));
   store_.SetMeta(FingerprintKey(school_year), settings_.rules_fingerprint);
   store_.SetMeta(TierCountsKey(school_year), FormatTierCounts(tier_counts));
   transaction.Commit();

@@ -921,4 +921,12 @@ void Store::SupersedeTierChange(int64_t id) {
   db_.Prepare("UPDATE tier_change SET superseded_at = ? WHERE id = ?").Bind(1, UtcTimestamp()).Bind(2, id).Run();
 }
 
+std::optional<Date> Store::LatestActiveTierChange(int school_year) {
+  auto statement = db_.Prepare(
+      "SELECT MAX(change_date) FROM tier_change WHERE school_year = ? AND superseded_at IS NULL");
+  statement.Bind(1, school_year);
+  if (!statement.Step() || statement.IsNull(0)) return std::nullopt;
+  return Date(static_cast<int32_t>(statement.Int(0)));
+}
+
 }  // namespace tiersync

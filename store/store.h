@@ -297,6 +297,9 @@ class Store {
   int64_t InsertTierChange(const std::string& student_id, int school_year, const TierChange& change,
                            const std::string& reason, const std::string& rules_version, Date as_of);
   void SupersedeTierChange(int64_t id);
+  // Returns the date of the school year's latest tier change that is not superseded, or
+  // nullopt when there is none. Reads every change of the year.
+  std::optional<Date> LatestActiveTierChange(int school_year);
   // Returns the new entry, or nullopt when an entry with the same idempotency key exists
   // already. A notice starts held; anything else starts pending. `tier_change_id` is 0 for
   // decisions that are not tier changes.

@@ -227,5 +227,66 @@ TEST(SteadyStudents, NoticeAfterNoticeMatchesEvaluatingEveryone) {
   CompareDailySyncs(dir.File("playbook.yaml"));
 }
 
+// A sync at an earlier as-of date than the last one leaves the tier changes recorded after it
+// as they were. Here a day's file arrives only after a sync as of that day, and then the
+// operator syncs as of the day before. The next later sync must reconcile the changes of
+// that day with the file, as evaluating every student does.
+TEST(SteadyStudents, EarlierAsOfThenLaterSyncMatches) {
+  spdlog::level::level_enum saved_level = spdlog::get_level();
+  spdlog::set_level(spdlog::level::err);
+  struct RestoreLevel {
+    spdlog::level::level_enum level;
+    ~RestoreLevel() { spdlog::set_level(level); }
+  } restore{saved_level};
+  TempDir dir;
+  bench::DistrictSpec spec;
+  spec.students = 800;
+  spec.seed = 2;
+  bench::District district(spec);
+  constexpr int kBackfill = 20;
+  auto paths = district.WriteCsv(dir.path(), kBackfill);
+  ASSERT_TRUE(paths.ok()) << paths.error().message;
+  auto config_path = bench::WriteDistrictConfig(dir.path(), testing::SourcePath("config/playbook.yaml"), *paths);
+  ASSERT_TRUE(config_path.ok()) << config_path.error().message;
+  auto loaded = LoadConfig(*config_path);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  Config steady_config = std::move(*loaded);
+  Config full_config = steady_config;
+  full_config.engine.extend_steady_students = false;
+  auto steady_store = Store::Open(dir.File("steady.db"));
+  auto full_store = Store::Open(dir.File("full.db"));
+  ASSERT_TRUE(steady_store.ok()) << steady_store.error().message;
+  ASSERT_TRUE(full_store.ok()) << full_store.error().message;
+  auto sync_both = [&](Date as_of) {
+    auto steady_summary = RunCycle(steady_config, **steady_store, as_of, 1700000000);
+    auto full_summary = RunCycle(full_config, **full_store, as_of, 1700000000);
+    ASSERT_TRUE(steady_summary.ok()) << steady_summary.error().message;
+    ASSERT_TRUE(full_summary.ok()) << full_summary.error().message;
+  };
+  auto add_day = [&](int day) {
+    auto path = district.WriteAttendanceDay(dir.path(), day);
+    ASSERT_TRUE(path.ok()) << path.error().message;
+    Attendance(steady_config).paths.push_back(*path);
+    Attendance(full_config).paths.push_back(*path);
+  };
+
+  sync_both(district.days()[kBackfill - 1]);
+  sync_both(district.days()[kBackfill]);  // before the day's file arrives
+  add_day(kBackfill);
+  sync_both(district.days()[kBackfill - 1]);
+  add_day(kBackfill + 1);
+  sync_both(district.days()[kBackfill + 1]);
+  if (::testing::Test::HasFatalFailure()) return;
+
+  Dump steady_dump = Take(**steady_store, steady_config);
+  Dump full_dump = Take(**full_store, full_config);
+  EXPECT_EQ(steady_dump.tier_changes, full_dump.tier_changes);
+  EXPECT_EQ(steady_dump.outbox, full_dump.outbox);
+  EXPECT_EQ(steady_dump.tier_states, full_dump.tier_states);
+  // The day's file superseded changes recorded by the sync that ran before it arrived.
+  auto superseded = Rows(**full_store, "SELECT COUNT(*) FROM tier_change WHERE superseded_at IS NOT NULL");
+  EXPECT_NE(superseded.at(0), "0|");
+}
+
 }  // namespace
 }  // namespace tiersync
