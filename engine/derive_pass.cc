@@ -99,29 +99,29 @@ void DerivePart(const DerivePassInput& input, const std::vector<EnrollmentEntry>
     std::optional<Date> cursor_date;
     DerivedDays batch;
     read(first, last, [&](std::vector<AttendanceEvent>& events) {
-          const std::string& student_id = events.front().student_id;
-          if (input.only != nullptr && !input.only->count(student_id)) return;
-          if (events.front().date != cursor_date) {
-            auto by_id = [](const EnrollmentEntry& entry, const std::string& id) { return entry->first < id; };
-            cursor = std::lower_bound(enrolled.begin(), enrolled.end(), student_id, by_id) - enrolled.begin();
-            cursor_date = events.front().date;
-          }
-          while (cursor < enrolled.size() && enrolled[cursor]->first < student_id) ++cursor;
-          bool found = cursor < enrolled.size() && enrolled[cursor]->first == student_id;
-          if (found) {
-            result.visited[cursor] = 1;
-          } else {
-            result.unenrolled.insert(student_id);
-          }
-          StudentAbsences absences =
-              DeriveAbsences(found ? enrolled[cursor]->second : kNoEnrollments, events, *input.calendars, *input.rules);
-          result.kept_aside += absences.kept_aside.size();
-          if (absences.days.empty() && absences.kept_aside.empty()) return;
-          batch.emplace_back(student_id, std::move(absences));
-          if (batch.size() < kBatchDays) return;
-          if (!hand_over(std::move(batch))) throw PassStopped{};
-          batch.clear();
-        });
+      const std::string& student_id = events.front().student_id;
+      if (input.only != nullptr && !input.only->count(student_id)) return;
+      if (events.front().date != cursor_date) {
+        auto by_id = [](const EnrollmentEntry& entry, const std::string& id) { return entry->first < id; };
+        cursor = std::lower_bound(enrolled.begin(), enrolled.end(), student_id, by_id) - enrolled.begin();
+        cursor_date = events.front().date;
+      }
+      while (cursor < enrolled.size() && enrolled[cursor]->first < student_id) ++cursor;
+      bool found = cursor < enrolled.size() && enrolled[cursor]->first == student_id;
+      if (found) {
+        result.visited[cursor] = 1;
+      } else {
+        result.unenrolled.insert(student_id);
+      }
+      StudentAbsences absences =
+          DeriveAbsences(found ? enrolled[cursor]->second : kNoEnrollments, events, *input.calendars, *input.rules);
+      result.kept_aside += absences.kept_aside.size();
+      if (absences.days.empty() && absences.kept_aside.empty()) return;
+      batch.emplace_back(student_id, std::move(absences));
+      if (batch.size() < kBatchDays) return;
+      if (!hand_over(std::move(batch))) throw PassStopped{};
+      batch.clear();
+    });
     if (!batch.empty()) hand_over(std::move(batch));
   } catch (const PassStopped&) {
     // The writing thread failed, and reports its own error.

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <numeric>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -115,28 +114,23 @@ class AccruedUnits {
 
 TierEngine::TierEngine(Store& store, EngineSettings settings) : store_(store), settings_(std::move(settings)) {}
 
-std::optional<Date> TierEngine::LastAsOf(int school_year) {
-  auto stored = store_.Meta(LastAsOfKey(school_year));
+std::optional<Date> TierEngine::DateMeta(const std::string& key, const char* instead) {
+  auto stored = store_.Meta(key);
   if (!stored) return std::nullopt;
   try {
     return Date(static_cast<int32_t>(std::stol(*stored)));
   } catch (const std::exception&) {
-    spdlog::warn("meta key {} has the invalid value '{}' (expected a day number); evaluating every student",
-                 LastAsOfKey(school_year), *stored);
+    spdlog::warn("meta key {} has the invalid value '{}' (expected a day number); {}", key, *stored, instead);
     return std::nullopt;
   }
 }
 
+std::optional<Date> TierEngine::LastAsOf(int school_year) {
+  return DateMeta(LastAsOfKey(school_year), "evaluating every student");
+}
+
 std::optional<Date> TierEngine::RecordedThrough(int school_year) {
-  if (auto stored = store_.Meta(RecordedThroughKey(school_year))) {
-    try {
-      return Date(static_cast<int32_t>(std::stol(*stored)));
-    } catch (const std::exception&) {
-      spdlog::warn("meta key {} has the invalid value '{}' (expected a day number); reading the latest tier "
-                   "change instead",
-                   RecordedThroughKey(school_year), *stored);
-    }
-  }
+  if (auto date = DateMeta(RecordedThroughKey(school_year), "reading the latest tier change instead")) return date;
   // Stores written before the key was kept: the latest change is as late as any run reached.
   return store_.LatestActiveTierChange(school_year);
 }
@@ -326,10 +320,11 @@ void TierEngine::RecomputeDirtyStudents(const std::vector<StudentYear>& dirty, c
     pass.calendars = &Calendars(year);
     pass.rules = &settings_.rules;
     StudentYear key{"", year};
-    DerivePassResult derived = DeriveStudentDays(pass, [&](const std::string& student_id, const StudentAbsences& absences) {
+    auto write = [&](const std::string& student_id, const StudentAbsences& absences) {
       key.student_id = student_id;
       store_.InsertDerived(key, absences);
-    });
+    };
+    DerivePassResult derived = DeriveStudentDays(pass, write);
     stats.kept_aside += derived.kept_aside;
     if (whole_year) {
       // Every student with events in the year was derived again.

@@ -117,6 +117,9 @@ class TierEngine {
   // The as-of date of the school year's last run, from meta; nullopt before the first or
   // when meta's value is invalid.
   std::optional<Date> LastAsOf(int school_year);
+  // Returns the day number stored at meta `key`, or nullopt when there is none or it is
+  // invalid, which is logged with `instead`, what the engine does without it.
+  std::optional<Date> DateMeta(const std::string& key, const char* instead);
   // Returns the latest as-of date of any run of the school year, from meta. A store written
   // before meta kept it gives the date of its latest active tier change, or nullopt.
   std::optional<Date> RecordedThrough(int school_year);

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -71,64 +73,113 @@ CsvSourceConfig& Attendance(Config& config) {
   throw std::logic_error("no attendance source");
 }
 
+// Keeps the log to errors while it lives: each cycle warns of the same kept-aside event.
+class QuietLog {
+ public:
+  QuietLog() : saved_(spdlog::get_level()) { spdlog::set_level(spdlog::level::err); }
+  ~QuietLog() { spdlog::set_level(saved_); }
+  QuietLog(const QuietLog&) = delete;
+  QuietLog& operator=(const QuietLog&) = delete;
+
+ private:
+  spdlog::level::level_enum saved_;
+};
+
+// A generated district synced into two stores: `steady` moves steady students forward and
+// skips the playbook step where nothing is new, `full` evaluates every student in full.
+struct TwoStores {
+  TempDir dir;
+  std::unique_ptr<bench::District> district;
+  std::vector<std::string> paths;  // the files written for the backfill days
+  Config steady_config;
+  Config full_config;
+  std::unique_ptr<Store> steady;
+  std::unique_ptr<Store> full;
+
+  // Generates the district and writes its first `backfill_days` days. Fails the test on
+  // any error.
+  void Open(int students, uint64_t seed, int backfill_days, const std::string& playbook_path) {
+    bench::DistrictSpec spec;
+    spec.students = students;
+    spec.seed = seed;
+    district = std::make_unique<bench::District>(spec);
+    ASSERT_GE(static_cast<int>(district->days().size()), backfill_days);
+    auto written = district->WriteCsv(dir.path(), backfill_days);
+    ASSERT_TRUE(written.ok()) << written.error().message;
+    paths = *written;
+    auto config_path = bench::WriteDistrictConfig(dir.path(), playbook_path, paths);
+    ASSERT_TRUE(config_path.ok()) << config_path.error().message;
+    auto loaded = LoadConfig(*config_path);
+    ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+    steady_config = std::move(*loaded);
+    full_config = steady_config;
+    full_config.engine.extend_steady_students = false;
+    auto steady_store = Store::Open(dir.File("steady.db"));
+    auto full_store = Store::Open(dir.File("full.db"));
+    ASSERT_TRUE(steady_store.ok()) << steady_store.error().message;
+    ASSERT_TRUE(full_store.ok()) << full_store.error().message;
+    steady = std::move(*steady_store);
+    full = std::move(*full_store);
+  }
+
+  // Writes the attendance file of instructional day `day` and adds it to both
+  // configurations. Returns its path, or an empty string after failing the test.
+  std::string AddDay(int day) {
+    auto path = district->WriteAttendanceDay(dir.path(), day);
+    EXPECT_TRUE(path.ok()) << path.error().message;
+    if (!path.ok()) return "";
+    Attendance(steady_config).paths.push_back(*path);
+    Attendance(full_config).paths.push_back(*path);
+    return *path;
+  }
+
+  // Syncs both stores as of `as_of` and returns their summaries, or fails the test.
+  void SyncBoth(Date as_of, CycleSummary& steady_summary, CycleSummary& full_summary) {
+    auto steady_result = RunCycle(steady_config, *steady, as_of, 1700000000);
+    auto full_result = RunCycle(full_config, *full, as_of, 1700000000);
+    ASSERT_TRUE(steady_result.ok()) << steady_result.error().message;
+    ASSERT_TRUE(full_result.ok()) << full_result.error().message;
+    steady_summary = std::move(*steady_result);
+    full_summary = std::move(*full_result);
+  }
+};
+
 // Runs the daily syncs with the playbook at `playbook_path` and compares the two stores
 // after each one.
 void CompareDailySyncs(const std::string& playbook_path) {
-  spdlog::level::level_enum saved_level = spdlog::get_level();
-  spdlog::set_level(spdlog::level::err);  // each cycle warns of the same kept-aside event
-  struct RestoreLevel {
-    spdlog::level::level_enum level;
-    ~RestoreLevel() { spdlog::set_level(level); }
-  } restore{saved_level};
-  TempDir dir;
-  bench::DistrictSpec spec;
-  spec.students = kStudents;
-  spec.seed = 11;
-  bench::District district(spec);
+  QuietLog quiet;
+  TwoStores two;
+  two.Open(kStudents, 11, kBackfillDays, playbook_path);
+  if (::testing::Test::HasFatalFailure()) return;
+  const bench::District& district = *two.district;
   ASSERT_GE(static_cast<int>(district.days().size()), kBackfillDays + kDailyDays);
-  auto paths = district.WriteCsv(dir.path(), kBackfillDays);
-  ASSERT_TRUE(paths.ok()) << paths.error().message;
-  auto config_path = bench::WriteDistrictConfig(dir.path(), playbook_path, *paths);
-  ASSERT_TRUE(config_path.ok()) << config_path.error().message;
-  auto loaded = LoadConfig(*config_path);
-  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
-  Config steady_config = std::move(*loaded);
-  Config full_config = steady_config;
-  full_config.engine.extend_steady_students = false;
-
-  auto steady_store = Store::Open(dir.File("steady.db"));
-  auto full_store = Store::Open(dir.File("full.db"));
-  ASSERT_TRUE(steady_store.ok()) << steady_store.error().message;
-  ASSERT_TRUE(full_store.ok()) << full_store.error().message;
-  Store& steady = **steady_store;
-  Store& full = **full_store;
+  Store& steady = *two.steady;
+  Store& full = *two.full;
 
   size_t extended = 0;
   size_t no_new_decision = 0;
   size_t steady_evaluated = 0;
   size_t full_evaluated = 0;
   auto sync_both = [&](Date as_of) {
-    auto steady_summary = RunCycle(steady_config, steady, as_of, 1700000000);
-    auto full_summary = RunCycle(full_config, full, as_of, 1700000000);
-    ASSERT_TRUE(steady_summary.ok()) << steady_summary.error().message;
-    ASSERT_TRUE(full_summary.ok()) << full_summary.error().message;
-    extended += steady_summary->engine.extended;
-    no_new_decision += steady_summary->engine.no_new_decision;
-    EXPECT_EQ(full_summary->engine.no_new_decision, 0u);
-    steady_evaluated += steady_summary->engine.evaluated;
-    full_evaluated += full_summary->engine.evaluated;
-    EXPECT_EQ(full_summary->engine.extended, 0u);
-    EXPECT_EQ(steady_summary->engine.students_per_tier, full_summary->engine.students_per_tier)
+    CycleSummary steady_summary;
+    CycleSummary full_summary;
+    two.SyncBoth(as_of, steady_summary, full_summary);
+    if (::testing::Test::HasFatalFailure()) return;
+    extended += steady_summary.engine.extended;
+    no_new_decision += steady_summary.engine.no_new_decision;
+    EXPECT_EQ(full_summary.engine.no_new_decision, 0u);
+    steady_evaluated += steady_summary.engine.evaluated;
+    full_evaluated += full_summary.engine.evaluated;
+    EXPECT_EQ(full_summary.engine.extended, 0u);
+    EXPECT_EQ(steady_summary.engine.students_per_tier, full_summary.engine.students_per_tier)
         << "as of " << as_of.ToString();
   };
   sync_both(district.days()[kBackfillDays - 1]);
 
   bool completed = false;
   for (int day = kBackfillDays; day < kBackfillDays + kDailyDays; ++day) {
-    auto path = district.WriteAttendanceDay(dir.path(), day);
-    ASSERT_TRUE(path.ok()) << path.error().message;
-    Attendance(steady_config).paths.push_back(*path);
-    Attendance(full_config).paths.push_back(*path);
+    std::string path = two.AddDay(day);
+    ASSERT_FALSE(path.empty());
     // Three days arrive together once, so a sync spans several new days.
     if (day == kBackfillDays + 10 || day == kBackfillDays + 11) continue;
 
@@ -144,7 +195,7 @@ void CompareDailySyncs(const std::string& playbook_path) {
     // A correction turns an absence from weeks ago into a present day, which removes an
     // absence day and nothing else.
     if (day == kBackfillDays + 20) {
-      std::string text = testing::ReadText((*paths)[5]);
+      std::string text = testing::ReadText(two.paths[5]);
       // A daily record (no period) of a student with no other absence that day.
       size_t code = std::string::npos;
       for (size_t at = text.find(",,Unexcused Absence,"); at != std::string::npos && code == std::string::npos;
@@ -161,7 +212,7 @@ void CompareDailySyncs(const std::string& playbook_path) {
         // absence in today's file, and Tier 1, which a day present cannot move.
         auto due = Rows(steady, "SELECT student_id FROM tier_state WHERE student_id = '" + student +
                                     "' AND tier = 1 AND recheck_on > " + std::to_string(district.days()[day].days()));
-        std::string today = testing::ReadText(*path);
+        std::string today = testing::ReadText(path);
         size_t today_line = today.find("\n" + student + ",");
         bool absent_today = today_line != std::string::npos &&
                             today.find("Absence", today_line) < today.find('\n', today_line + 1);
@@ -169,13 +220,13 @@ void CompareDailySyncs(const std::string& playbook_path) {
       }
       ASSERT_NE(code, std::string::npos);
       text.replace(code, std::string(",Unexcused Absence,").size(), ",In Attendance,");
-      testing::WriteText((*paths)[5], text);
+      testing::WriteText(two.paths[5], text);
     }
     sync_both(district.days()[day]);
     if (::testing::Test::HasFatalFailure()) return;
 
-    Dump steady_dump = Take(steady, steady_config);
-    Dump full_dump = Take(full, full_config);
+    Dump steady_dump = Take(steady, two.steady_config);
+    Dump full_dump = Take(full, two.full_config);
     ASSERT_EQ(steady_dump.outbox, full_dump.outbox) << "as of " << district.days()[day].ToString();
     ASSERT_EQ(steady_dump.tier_changes, full_dump.tier_changes) << "as of " << district.days()[day].ToString();
     ASSERT_EQ(steady_dump.tier_states, full_dump.tier_states) << "as of " << district.days()[day].ToString();
@@ -184,7 +235,7 @@ void CompareDailySyncs(const std::string& playbook_path) {
 
   // The days made plan reviews, escalations and released notices, so the dated decisions
   // were tested, and most students were moved without a full evaluation.
-  Dump dump = Take(full, full_config);
+  Dump dump = Take(full, two.full_config);
   auto count = [&full](const std::string& where) {
     return Rows(full, "SELECT COUNT(*) FROM outbox WHERE " + where).at(0);
   };
@@ -232,43 +283,16 @@ TEST(SteadyStudents, NoticeAfterNoticeMatchesEvaluatingEveryone) {
 // operator syncs as of the day before. The next later sync must reconcile the changes of
 // that day with the file, as evaluating every student does.
 TEST(SteadyStudents, EarlierAsOfThenLaterSyncMatches) {
-  spdlog::level::level_enum saved_level = spdlog::get_level();
-  spdlog::set_level(spdlog::level::err);
-  struct RestoreLevel {
-    spdlog::level::level_enum level;
-    ~RestoreLevel() { spdlog::set_level(level); }
-  } restore{saved_level};
-  TempDir dir;
-  bench::DistrictSpec spec;
-  spec.students = 800;
-  spec.seed = 2;
-  bench::District district(spec);
+  QuietLog quiet;
+  TwoStores two;
   constexpr int kBackfill = 20;
-  auto paths = district.WriteCsv(dir.path(), kBackfill);
-  ASSERT_TRUE(paths.ok()) << paths.error().message;
-  auto config_path = bench::WriteDistrictConfig(dir.path(), testing::SourcePath("config/playbook.yaml"), *paths);
-  ASSERT_TRUE(config_path.ok()) << config_path.error().message;
-  auto loaded = LoadConfig(*config_path);
-  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
-  Config steady_config = std::move(*loaded);
-  Config full_config = steady_config;
-  full_config.engine.extend_steady_students = false;
-  auto steady_store = Store::Open(dir.File("steady.db"));
-  auto full_store = Store::Open(dir.File("full.db"));
-  ASSERT_TRUE(steady_store.ok()) << steady_store.error().message;
-  ASSERT_TRUE(full_store.ok()) << full_store.error().message;
-  auto sync_both = [&](Date as_of) {
-    auto steady_summary = RunCycle(steady_config, **steady_store, as_of, 1700000000);
-    auto full_summary = RunCycle(full_config, **full_store, as_of, 1700000000);
-    ASSERT_TRUE(steady_summary.ok()) << steady_summary.error().message;
-    ASSERT_TRUE(full_summary.ok()) << full_summary.error().message;
-  };
-  auto add_day = [&](int day) {
-    auto path = district.WriteAttendanceDay(dir.path(), day);
-    ASSERT_TRUE(path.ok()) << path.error().message;
-    Attendance(steady_config).paths.push_back(*path);
-    Attendance(full_config).paths.push_back(*path);
-  };
+  two.Open(800, 2, kBackfill, testing::SourcePath("config/playbook.yaml"));
+  if (::testing::Test::HasFatalFailure()) return;
+  const bench::District& district = *two.district;
+  CycleSummary steady_summary;
+  CycleSummary full_summary;
+  auto sync_both = [&](Date as_of) { two.SyncBoth(as_of, steady_summary, full_summary); };
+  auto add_day = [&](int day) { ASSERT_FALSE(two.AddDay(day).empty()); };
 
   sync_both(district.days()[kBackfill - 1]);
   sync_both(district.days()[kBackfill]);  // before the day's file arrives
@@ -278,13 +302,13 @@ TEST(SteadyStudents, EarlierAsOfThenLaterSyncMatches) {
   sync_both(district.days()[kBackfill + 1]);
   if (::testing::Test::HasFatalFailure()) return;
 
-  Dump steady_dump = Take(**steady_store, steady_config);
-  Dump full_dump = Take(**full_store, full_config);
+  Dump steady_dump = Take(*two.steady, two.steady_config);
+  Dump full_dump = Take(*two.full, two.full_config);
   EXPECT_EQ(steady_dump.tier_changes, full_dump.tier_changes);
   EXPECT_EQ(steady_dump.outbox, full_dump.outbox);
   EXPECT_EQ(steady_dump.tier_states, full_dump.tier_states);
   // The day's file superseded changes recorded by the sync that ran before it arrived.
-  auto superseded = Rows(**full_store, "SELECT COUNT(*) FROM tier_change WHERE superseded_at IS NOT NULL");
+  auto superseded = Rows(*two.full, "SELECT COUNT(*) FROM tier_change WHERE superseded_at IS NOT NULL");
   EXPECT_NE(superseded.at(0), "0|");
 }
 

@@ -146,6 +146,26 @@ TEST(Store, FailedTransactionLeavesNoRowsAndNoCursor) {
   EXPECT_TRUE(store->DirtyStudents().empty());
 }
 
+// An invalid as-of date in meta is logged and ignored: the run evaluates every student, as
+// a first run does, and writes valid dates back.
+TEST(Engine, InvalidDateMetaIsIgnored) {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  SchoolYearStart year_start;
+  store->ApplySnapshot(SmallSnapshot(), year_start);
+  EngineSettings settings{AttendanceRules::Defaults(), Playbook{}, year_start, "fingerprint-1"};
+  TierEngine engine(*store, settings);
+  EXPECT_EQ(engine.Run(D("2021-09-16")).evaluated, 2u);
+
+  store->SetMeta("last_as_of:2021", "not a date");
+  store->SetMeta("recorded_through:2021", "not a date");
+  EngineStats later = engine.Run(D("2021-09-17"));
+  EXPECT_EQ(later.evaluated, 2u);
+  EXPECT_EQ(later.extended, 0u);
+  EXPECT_EQ(store->Meta("last_as_of:2021"), std::to_string(D("2021-09-17").days()));
+  EXPECT_EQ(store->Meta("recorded_through:2021"), std::to_string(D("2021-09-17").days()));
+}
+
 TEST(Engine, RecomputesOnlyTheStudentWhoseRecordsChanged) {
   TempDir dir;
   auto store = OpenStore(dir);
